@@ -1,0 +1,91 @@
+"""Component registries.
+
+Every buildable class (model, backbone, dataset, transform, loss, optimizer) registers itself
+in one of the managers below with ``@manager.MODELS.add_component``. The config layer looks a
+YAML ``type:`` up here; an unknown name raises ``KeyError`` listing the closest registered names.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Callable, Dict, Iterable, List, Sequence, TypeVar, Union
+
+T = TypeVar("T")
+
+
+class ComponentManager:
+    """A name -> class (or function) registry.
+
+    Args:
+        name: what the registry holds ("models", "backbones", ...), used in error messages.
+    """
+
+    def __init__(self, name: str = "") -> None:
+        self._name = name
+        self._components_dict: Dict[str, Callable] = {}
+
+    def __len__(self) -> int:
+        return len(self._components_dict)
+
+    def __repr__(self) -> str:
+        return f"{self._name or self.__class__.__name__}:{list(self._components_dict)}"
+
+    def __contains__(self, item: str) -> bool:
+        return item in self._components_dict
+
+    def __getitem__(self, item: str) -> Callable:
+        if item not in self._components_dict:
+            raise KeyError(self.unknown_message(item))
+        return self._components_dict[item]
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def components_dict(self) -> Dict[str, Callable]:
+        return self._components_dict
+
+    def close_matches(self, item: str, n: int = 3) -> List[str]:
+        """Registered names that look like ``item`` (case-insensitive), best first."""
+        lowered = {k.lower(): k for k in self._components_dict}
+        hits = difflib.get_close_matches(str(item).lower(), list(lowered), n=n, cutoff=0.5)
+        return [lowered[h] for h in hits]
+
+    def unknown_message(self, item: str) -> str:
+        msg = f"'{item}' is not a registered {self._name or 'component'}"
+        close = self.close_matches(item)
+        if close:
+            msg += f"; did you mean {' or '.join(repr(c) for c in close)}?"
+        else:
+            msg += f"; registered: {sorted(self._components_dict)}"
+        return msg
+
+    def _add_single_component(self, component: T) -> T:
+        if not callable(component):
+            raise TypeError(f"Expected a class or function to register, got {type(component).__name__}")
+        name = component.__name__
+        if name in self._components_dict:
+            # Re-registering the same object (module re-import) is harmless; two different
+            # objects under one name would make configs ambiguous.
+            existing = self._components_dict[name]
+            if getattr(existing, "__module__", None) != getattr(component, "__module__", None) or \
+                    getattr(existing, "__qualname__", None) != getattr(component, "__qualname__", None):
+                raise KeyError(f"{name} is already registered in {self._name} by {existing.__module__}")
+        self._components_dict[name] = component
+        return component
+
+    def add_component(self, components: Union[T, Sequence[T]]) -> Union[T, Sequence[T]]:
+        """Register one class/function or a sequence of them; usable as a decorator."""
+        if isinstance(components, (list, tuple)):
+            for component in components:
+                self._add_single_component(component)
+            return components
+        return self._add_single_component(components)
+
+
+MODELS = ComponentManager("models")
+BACKBONES = ComponentManager("backbones")
+DATASETS = ComponentManager("datasets")
+TRANSFORMS = ComponentManager("transforms")
+LOSSES = ComponentManager("losses")
+OPTIMIZERS = ComponentManager("optimizers")
