@@ -1,0 +1,3 @@
+"""Models, backbones, layers and losses; importing registers them in the managers."""
+from . import layers, backbones, losses  # noqa: F401
+from .encnet import ENCNet  # noqa: F401

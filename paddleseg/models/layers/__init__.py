@@ -1,0 +1,7 @@
+"""Reusable building blocks for segmentation models."""
+from .conv_bn import ConvBN, ConvBNReLU
+from .aux_layer import AuxLayer
+from .encoding import Encoding
+from .enc_module import EncModule
+
+__all__ = ["ConvBN", "ConvBNReLU", "AuxLayer", "Encoding", "EncModule"]

@@ -1,0 +1,77 @@
+"""Compose: load an image/label pair and run a list of transforms over the data dict."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import numpy as np
+
+from paddleseg.cvlibs import manager
+from paddleseg.transforms.io import read_image, read_label
+
+
+@manager.TRANSFORMS.add_component
+class Compose:
+    """Load the sample, apply ``transforms`` in order, return network-ready arrays.
+
+    The data dict carries ``img`` (H x W x C array or a path), optionally ``label`` (H x W
+    array or a path), ``gt_fields`` (keys that follow the image's geometric ops) and
+    ``trans_info`` (size changes, for undoing them at evaluation). On return ``img`` is a
+    contiguous float32 C x H x W array and ``label`` a contiguous int64 H x W array.
+
+    Args:
+        transforms: transform objects, each ``callable(data: dict) -> dict``.
+        to_rgb: convert images read from disk from OpenCV's BGR to RGB.
+        img_channels: channels expected in the image (1 or 3); images are read accordingly.
+    """
+
+    def __init__(self, transforms: list, to_rgb: bool = True, img_channels: int = 3) -> None:
+        if not isinstance(transforms, (list, tuple)):
+            raise TypeError(f"`transforms` must be a list, got {type(transforms).__name__}")
+        for i, op in enumerate(transforms):
+            if not callable(op):
+                raise TypeError(f"transforms[{i}] is a {type(op).__name__}, not a transform "
+                                f"object (was it built from its config?): {op!r}")
+        if img_channels not in (1, 3):
+            raise ValueError(f"`img_channels` must be 1 or 3, got {img_channels}")
+        self.transforms = list(transforms)
+        self.to_rgb = to_rgb
+        self.img_channels = img_channels
+
+    def _load(self, data: Dict[str, Any]) -> None:
+        """Replace paths by arrays and check image/label agreement."""
+        if "img" not in data:
+            raise ValueError("The data dict passed to Compose has no 'img' key")
+        img_src = data["img"] if isinstance(data["img"], str) else "<array>"
+        if isinstance(data["img"], str):
+            data["img"] = read_image(data["img"], self.img_channels, self.to_rgb)
+        if not isinstance(data["img"], np.ndarray):
+            raise TypeError(f"data['img'] must be a path or an ndarray, got {type(data['img']).__name__}")
+        channels = 1 if data["img"].ndim == 2 else data["img"].shape[2]
+        if channels != self.img_channels:
+            raise ValueError(f"Image {img_src} has {channels} channels but img_channels is "
+                             f"{self.img_channels}")
+        label = data.get("label")
+        label_src = label if isinstance(label, str) else "<array>"
+        if isinstance(label, str):
+            data["label"] = label = read_label(label)
+        if isinstance(label, np.ndarray) and label.shape[:2] != data["img"].shape[:2]:
+            raise ValueError(f"Label {label_src} is {label.shape[1]}x{label.shape[0]} (WxH) but "
+                             f"image {img_src} is {data['img'].shape[1]}x{data['img'].shape[0]}")
+
+    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
+        """Load, transform and convert ``data`` in place; returns it."""
+        self._load(data)
+        data.setdefault("trans_info", [])
+        data.setdefault("gt_fields", [])
+        for op in self.transforms:
+            data = op(data)
+        img = data["img"]
+        if img.ndim == 2:
+            img = img[..., None]
+        data["img"] = np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32)
+        for key in data["gt_fields"]:
+            if key != "label" and isinstance(data.get(key), np.ndarray):
+                data[key] = np.ascontiguousarray(data[key])
+        if isinstance(data.get("label"), np.ndarray):
+            data["label"] = np.ascontiguousarray(data["label"], dtype=np.int64)
+        return data

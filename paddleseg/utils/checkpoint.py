@@ -1,0 +1,140 @@
+"""Checkpoints: written to a temporary directory and renamed into place.
+
+Layout (PaddleSeg-compatible): ``<save_dir>/iter_N/{model.pdparams, model.pdopt, meta.json}`` and
+``<save_dir>/best_model/{model.pdparams, meta.json}``. ``meta.json`` is written last inside the
+temporary directory, and the directory only appears under its final name through an atomic rename, so
+a crash mid-write never leaves a half-written ``iter_N``: a checkpoint is complete iff its
+``meta.json`` exists. Checkpoints written by PaddleSeg (no ``meta.json``) still load by path.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from typing import Any, Dict, List, Optional, Tuple
+
+import paddle
+
+from . import logger
+
+_ITER_DIR = re.compile(r"^iter_(\d+)$")
+META = "meta.json"
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_dir_atomically(final_dir: str, writer) -> None:
+    """Run ``writer(tmp_dir)`` then move ``tmp_dir`` to ``final_dir`` (replacing it)."""
+    parent = os.path.dirname(os.path.abspath(final_dir))
+    os.makedirs(parent, exist_ok=True)
+    name = os.path.basename(final_dir)
+    tmp_dir = os.path.join(parent, f".{name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    os.makedirs(tmp_dir)
+    writer(tmp_dir)
+    for fname in os.listdir(tmp_dir):
+        with open(os.path.join(tmp_dir, fname), "rb+") as f:
+            os.fsync(f.fileno())
+    _fsync_dir(tmp_dir)
+    old_dir = None
+    if os.path.exists(final_dir):
+        # Keep the old copy until the new one is in place: a crash here leaves both readable.
+        old_dir = os.path.join(parent, f".{name}.old-{os.getpid()}")
+        shutil.rmtree(old_dir, ignore_errors=True)
+        os.rename(final_dir, old_dir)
+    os.rename(tmp_dir, final_dir)
+    _fsync_dir(parent)
+    if old_dir:
+        shutil.rmtree(old_dir, ignore_errors=True)
+
+
+def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[paddle.optimizer.Optimizer] = None,
+                    meta: Optional[Dict[str, Any]] = None) -> str:
+    """Atomically write model (and optimizer) state plus ``meta.json`` into ``ckpt_dir``."""
+    def writer(tmp: str) -> None:
+        paddle.save(model.state_dict(), os.path.join(tmp, "model.pdparams"))
+        if optimizer is not None:
+            paddle.save(optimizer.state_dict(), os.path.join(tmp, "model.pdopt"))
+        with open(os.path.join(tmp, META), "w") as f:
+            json.dump(meta or {}, f, indent=2)
+
+    _write_dir_atomically(ckpt_dir, writer)
+    return ckpt_dir
+
+
+def list_checkpoints(save_dir: str, complete_only: bool = True) -> List[Tuple[int, str]]:
+    """``(iteration, path)`` of the ``iter_N`` directories in ``save_dir``, oldest first."""
+    if not os.path.isdir(save_dir):
+        return []
+    found = []
+    for name in os.listdir(save_dir):
+        m = _ITER_DIR.match(name)
+        path = os.path.join(save_dir, name)
+        if m and os.path.isdir(path) and (not complete_only or os.path.isfile(os.path.join(path, META))):
+            found.append((int(m.group(1)), path))
+    return sorted(found)
+
+
+def latest_checkpoint(save_dir: str) -> Optional[str]:
+    """Newest complete ``iter_N`` checkpoint in ``save_dir`` or None."""
+    ckpts = list_checkpoints(save_dir)
+    return ckpts[-1][1] if ckpts else None
+
+
+def prune_checkpoints(save_dir: str, keep: int) -> List[str]:
+    """Delete all but the ``keep`` newest ``iter_N`` checkpoints; returns the deleted paths."""
+    if keep is None or keep <= 0:
+        return []
+    ckpts = list_checkpoints(save_dir, complete_only=False)
+    removed = [path for _, path in ckpts[:-keep]]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
+
+
+def read_meta(ckpt_dir: str) -> Dict[str, Any]:
+    path = os.path.join(ckpt_dir, META)
+    if os.path.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    return {}
+
+
+def resume(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[paddle.optimizer.Optimizer] = None) -> Dict[str, Any]:
+    """Load model and optimizer state from ``ckpt_dir``; returns its meta (with ``iter`` filled in).
+
+    Accepts PaddleSeg's own ``iter_N`` directories too (iteration then taken from the name).
+    """
+    if not os.path.isdir(ckpt_dir):
+        raise FileNotFoundError(f"--resume_model: checkpoint directory {ckpt_dir!r} does not exist")
+    params_path = os.path.join(ckpt_dir, "model.pdparams")
+    if not os.path.isfile(params_path):
+        raise FileNotFoundError(f"--resume_model: {params_path!r} is missing; not a checkpoint directory")
+    meta = read_meta(ckpt_dir)
+    if "iter" not in meta:
+        m = _ITER_DIR.match(os.path.basename(os.path.normpath(ckpt_dir)))
+        if not m:
+            raise ValueError(f"--resume_model: cannot tell the iteration of {ckpt_dir!r}: no {META} and the "
+                             "directory is not named iter_N")
+        meta["iter"] = int(m.group(1))
+    model.set_state_dict(paddle.load(params_path))
+    opt_path = os.path.join(ckpt_dir, "model.pdopt")
+    if optimizer is not None:
+        if os.path.isfile(opt_path):
+            optimizer.set_state_dict(paddle.load(opt_path))
+        else:
+            logger.warning(f"{opt_path} is missing: optimizer state (momentum, lr schedule) starts fresh")
+    logger.info(f"Resumed from {ckpt_dir} at iteration {meta['iter']}")
+    return meta

@@ -1,0 +1,71 @@
+import os
+
+import paddle
+import pytest
+
+from paddleseg.utils import checkpoint as ckpt
+
+
+def _model_and_opt():
+    model = paddle.nn.Linear(3, 2)
+    sched = paddle.optimizer.lr.PolynomialDecay(0.1, decay_steps=10, end_lr=0.0)
+    opt = paddle.optimizer.Momentum(learning_rate=sched, momentum=0.9, parameters=model.parameters())
+    return model, opt, sched
+
+
+def test_save_resume_roundtrip(tmp_path):
+    model, opt, sched = _model_and_opt()
+    model(paddle.ones([1, 3])).sum().backward()
+    opt.step()
+    for _ in range(3):
+        sched.step()
+    ckpt.save_checkpoint(str(tmp_path / "iter_3"), model, opt, meta={"iter": 3, "best_miou": 0.5})
+    assert sorted(os.listdir(tmp_path / "iter_3")) == ["meta.json", "model.pdopt", "model.pdparams"]
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # no temp dirs left behind
+
+    model2, opt2, sched2 = _model_and_opt()
+    meta = ckpt.resume(str(tmp_path / "iter_3"), model2, opt2)
+    assert meta["iter"] == 3 and meta["best_miou"] == 0.5
+    for a, b in zip(model.parameters(), model2.parameters()):
+        assert paddle.allclose(a, b).item()
+    assert sched2.last_epoch == sched.last_epoch
+    assert opt2.get_lr() == pytest.approx(opt.get_lr())
+
+
+def test_incomplete_checkpoint_ignored_and_pruning(tmp_path):
+    model, opt, _ = _model_and_opt()
+    for it in (10, 20, 30):
+        ckpt.save_checkpoint(str(tmp_path / f"iter_{it}"), model, opt, meta={"iter": it})
+    # a directory without meta.json is what a crash before the rename could never produce, but a
+    # hand-copied or foreign partial dir must not be picked as "latest"
+    os.makedirs(tmp_path / "iter_40")
+    assert ckpt.latest_checkpoint(str(tmp_path)).endswith("iter_30")
+    removed = ckpt.prune_checkpoints(str(tmp_path), keep=2)
+    assert sorted(os.path.basename(p) for p in removed) == ["iter_10", "iter_20"]
+
+
+def test_overwrite_replaces_atomically(tmp_path):
+    model, _, _ = _model_and_opt()
+    ckpt.save_checkpoint(str(tmp_path / "best_model"), model, meta={"mIoU": 0.1})
+    ckpt.save_checkpoint(str(tmp_path / "best_model"), model, meta={"mIoU": 0.2})
+    assert ckpt.read_meta(str(tmp_path / "best_model"))["mIoU"] == 0.2
+    assert os.listdir(tmp_path) == ["best_model"]
+
+
+def test_resume_errors(tmp_path):
+    model, opt, _ = _model_and_opt()
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ckpt.resume(str(tmp_path / "nope"), model, opt)
+    os.makedirs(tmp_path / "weird")
+    paddle.save(model.state_dict(), str(tmp_path / "weird" / "model.pdparams"))
+    with pytest.raises(ValueError, match="iter_N"):
+        ckpt.resume(str(tmp_path / "weird"), model, opt)
+
+
+def test_paddleseg_style_checkpoint_resumes_by_name(tmp_path):
+    model, opt, _ = _model_and_opt()
+    d = tmp_path / "iter_7"
+    os.makedirs(d)
+    paddle.save(model.state_dict(), str(d / "model.pdparams"))
+    paddle.save(opt.state_dict(), str(d / "model.pdopt"))
+    assert ckpt.resume(str(d), model, opt)["iter"] == 7

@@ -1,0 +1,62 @@
+"""Train a segmentation model from a YAML config.
+
+    python train.py --config configs/encnet/encnet_cityscapes_1024x512_80k.yml --do_eval --save_dir output
+"""
+from __future__ import annotations
+
+import argparse
+
+from paddleseg.utils.cli import add_common_args, quiet_paddle_import
+
+quiet_paddle_import()
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(p)
+    p.add_argument("--save_dir", default="output", help="directory for checkpoints and logs (default: output)")
+    p.add_argument("--iters", type=int, default=None, help="total iterations (overrides the config)")
+    p.add_argument("--batch_size", type=int, default=None, help="batch size per device (overrides the config)")
+    p.add_argument("--learning_rate", type=float, default=None, help="base learning rate (overrides the config)")
+    p.add_argument("--save_interval", type=int, default=1000, help="save (and evaluate) every N iterations")
+    p.add_argument("--log_iters", type=int, default=10, help="log every N iterations")
+    p.add_argument("--do_eval", action="store_true", help="evaluate at every save and keep best_model/")
+    p.add_argument("--keep_checkpoint_max", type=int, default=5, help="iter_N checkpoints to keep")
+    p.add_argument("--resume_model", default=None,
+                   help="checkpoint directory (output/iter_N) to resume from, or 'auto' for the newest in --save_dir")
+    p.add_argument("--seed", type=int, default=None, help="random seed for Paddle, NumPy and Python")
+    p.add_argument("--use_vdl", action="store_true", help="also log scalars to VisualDL in <save_dir>/vdl")
+    p.add_argument("--check_labels", type=int, default=100, metavar="N",
+                   help="scan the first N training labels for out-of-range values before training (0: off, -1: all)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    from paddleseg.cvlibs import Config, SegBuilder
+    from paddleseg.core.train import Trainer
+    from paddleseg.utils import logger
+    from paddleseg.utils.runtime import setup_runtime
+
+    setup_runtime(args.device, args.num_threads, args.seed)
+    cfg = Config(args.config, learning_rate=args.learning_rate, batch_size=args.batch_size, iters=args.iters,
+                 opts=args.opts)
+    builder = SegBuilder(cfg)
+    train_dataset = builder.train_dataset
+    if args.check_labels and hasattr(train_dataset, "check_labels"):
+        limit = None if args.check_labels < 0 else args.check_labels
+        train_dataset.check_labels(max_files=limit)
+    val_dataset = builder.val_dataset if args.do_eval else None
+    model = builder.model
+    optimizer = builder.optimizer
+    losses = builder.loss
+    logger.info(f"Config {args.config}: batch_size {cfg.batch_size}, iters {cfg.iters}, save_dir {args.save_dir}")
+    trainer = Trainer(model, train_dataset, optimizer, losses, val_dataset=val_dataset, save_dir=args.save_dir,
+                      iters=cfg.iters, batch_size=cfg.batch_size, resume_model=args.resume_model,
+                      save_interval=args.save_interval, log_iters=args.log_iters, num_workers=args.num_workers,
+                      keep_checkpoint_max=args.keep_checkpoint_max, do_eval=args.do_eval, use_vdl=args.use_vdl)
+    return trainer.run()
+
+
+if __name__ == "__main__":
+    main()
