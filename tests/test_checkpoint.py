@@ -69,3 +69,22 @@ def test_paddleseg_style_checkpoint_resumes_by_name(tmp_path):
     paddle.save(model.state_dict(), str(d / "model.pdparams"))
     paddle.save(opt.state_dict(), str(d / "model.pdopt"))
     assert ckpt.resume(str(d), model, opt)["iter"] == 7
+
+
+def test_optimizer_state_follows_structured_names_across_rebuilds(tmp_path):
+    # A second model built in the same process gets different auto-generated parameter names
+    # (linear_1.w_0 instead of linear_0.w_0); momentum must still land on the right parameters.
+    model, opt, _ = _model_and_opt()
+    model(paddle.ones([1, 3])).sum().backward()
+    opt.step()
+    ckpt.save_checkpoint(str(tmp_path / "iter_1"), model, opt, meta={"iter": 1})
+    model2, opt2, _ = _model_and_opt()
+    assert model2.weight.name != model.weight.name
+    ckpt.resume(str(tmp_path / "iter_1"), model2, opt2)
+    velocity = {k: v for k, v in opt.state_dict().items() if "velocity" in k}
+    velocity2 = {k: v for k, v in opt2.state_dict().items() if "velocity" in k}
+    assert len(velocity2) == len(velocity) == 2
+    for p, p2 in zip(model.parameters(), model2.parameters()):
+        v = velocity[f"{p.name}_velocity_0"]
+        v2 = velocity2[f"{p2.name}_velocity_0"]
+        assert paddle.allclose(v, v2).item()

@@ -1,1 +1,7 @@
+"""Config parsing (:class:`Config`), component registries (``manager``) and :class:`SegBuilder`."""
 from . import manager
+from .config import Config
+from .builder import SegBuilder
+from .errors import ComponentBuildError, ConfigError
+
+__all__ = ["manager", "Config", "SegBuilder", "ConfigError", "ComponentBuildError"]

@@ -9,7 +9,7 @@ from .errors import ConfigError
 from .inheritance import load_config_tree
 from .legacy import convert_legacy_learning_rate
 from .overrides import CLI_LABEL, apply_opts, set_by_path
-from .top_level import check_top_level
+from .top_level import SECTIONS, check_top_level
 from .yaml_io import dump_yaml
 
 
@@ -41,7 +41,7 @@ class Config:
         self.dic = dic
         self._apply_flags(learning_rate, batch_size, iters)
         if opts:
-            apply_opts(self.dic, self._sources, opts)
+            apply_opts(self.dic, self._sources, opts, new_sections=SECTIONS)
         check_top_level(self.dic, self._sources, path)
 
     def _apply_flags(self, learning_rate: Optional[float], batch_size: Optional[int],
@@ -76,57 +76,70 @@ class Config:
         """A copy of ``{dotted key path: defining file}`` for every key of :attr:`dic`."""
         return dict(self._sources)
 
-    def _section(self, key: str) -> dict:
+    def section(self, key: str) -> dict:
+        """A deep copy of the top-level section ``key`` ({} when absent or null)."""
         # Deep copies: builders fill in num_classes etc., which must not leak back.
         return copy.deepcopy(self.dic.get(key) or {})
 
     @property
     def batch_size(self) -> Optional[int]:
+        """Samples per device per iteration (None when not set)."""
         return self.dic.get("batch_size")
 
     @property
     def iters(self) -> Optional[int]:
+        """Total training iterations (None when not set)."""
         return self.dic.get("iters")
 
     @property
     def to_static_training(self) -> bool:
+        """Whether training runs the model through ``paddle.jit.to_static``."""
         return bool(self.dic.get("to_static_training", False))
 
     @property
     def model_cfg(self) -> dict:
-        return self._section("model")
+        """A copy of the ``model`` section ({} when absent)."""
+        return self.section("model")
 
     @property
     def loss_cfg(self) -> dict:
-        return self._section("loss")
+        """A copy of the ``loss`` section ({} when absent)."""
+        return self.section("loss")
 
     @property
     def distill_loss_cfg(self) -> dict:
-        return self._section("distill_loss")
+        """A copy of the ``distill_loss`` section ({} when absent)."""
+        return self.section("distill_loss")
 
     @property
     def optimizer_cfg(self) -> dict:
-        return self._section("optimizer")
+        """A copy of the ``optimizer`` section ({} when absent)."""
+        return self.section("optimizer")
 
     @property
     def lr_scheduler_cfg(self) -> dict:
-        return self._section("lr_scheduler")
+        """A copy of the ``lr_scheduler`` section ({} when absent)."""
+        return self.section("lr_scheduler")
 
     @property
     def train_dataset_cfg(self) -> dict:
-        return self._section("train_dataset")
+        """A copy of the ``train_dataset`` section ({} when absent)."""
+        return self.section("train_dataset")
 
     @property
     def val_dataset_cfg(self) -> dict:
-        return self._section("val_dataset")
+        """A copy of the ``val_dataset`` section ({} when absent)."""
+        return self.section("val_dataset")
 
     @property
     def test_config(self) -> dict:
-        return self._section("test_config")
+        """A copy of the ``test_config`` section (evaluation options; {} when absent)."""
+        return self.section("test_config")
 
     @property
     def export_config(self) -> dict:
-        return self._section("export")
+        """A copy of the ``export`` section ({} when absent)."""
+        return self.section("export")
 
     def leaf_items(self) -> List[tuple]:
         """``(dotted key, value, source)`` for every scalar or scalar-list leaf, in file order."""

@@ -13,7 +13,7 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import ConfigError
-from .key_paths import iter_paths, join, label_tree
+from .key_paths import iter_paths, label_tree
 from .yaml_io import load_yaml_file
 
 BASE_KEY = "_base_"

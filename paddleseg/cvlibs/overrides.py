@@ -1,7 +1,7 @@
 """Command-line overrides: ``--opts a.b=value`` items and the ``--batch_size``-style flags."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, Iterable, List, Sequence
 
 from ..utils import logger
 from .errors import ConfigError
@@ -13,8 +13,13 @@ OPTS_LABEL = "--opts"
 CLI_LABEL = "command line"
 
 
-def apply_opts(dic: dict, sources: Dict[str, str], opts: Sequence[str]) -> None:
-    """Apply ``key.path=value`` items in order, in place."""
+def apply_opts(dic: dict, sources: Dict[str, str], opts: Sequence[str],
+               new_sections: Iterable[str] = ()) -> None:
+    """Apply ``key.path=value`` items in order, in place.
+
+    ``new_sections`` are top-level mapping keys that an override may create when absent
+    (``test_config.scales=0.75,1.0`` on a config without ``test_config``).
+    """
     for item in opts:
         if not isinstance(item, str) or "=" not in item:
             raise ConfigError(f"--opts items must look like key=value (e.g. `--opts batch_size=1 "
@@ -23,6 +28,10 @@ def apply_opts(dic: dict, sources: Dict[str, str], opts: Sequence[str]) -> None:
         key = key.strip()
         if not key:
             raise ConfigError(f"--opts item {item!r} has an empty key")
+        top = key.split(".", 1)[0]
+        if "." in key and top in new_sections and top not in dic:
+            dic[top] = {}
+            sources[top] = OPTS_LABEL
         set_by_path(dic, sources, key, parse_cli_value(text), OPTS_LABEL)
 
 

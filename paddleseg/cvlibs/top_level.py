@@ -8,7 +8,8 @@ from ..utils import logger
 from .errors import ConfigError
 from .suggest import did_you_mean
 
-_SECTIONS = ("model", "loss", "distill_loss", "optimizer", "lr_scheduler", "train_dataset",
+# Mapping-valued top-level keys; an --opts override may create an absent one.
+SECTIONS = ("model", "loss", "distill_loss", "optimizer", "lr_scheduler", "train_dataset",
              "val_dataset", "test_config", "export")
 
 
@@ -22,7 +23,7 @@ KNOWN_KEYS: Dict[str, Tuple[Callable[[object], bool], str]] = {
     "iters": (_positive_int, "a positive integer"),
     "to_static_training": (lambda v: isinstance(v, bool), "true or false"),
     "learning_rate": (lambda v: True, "a mapping"),
-    **{k: (lambda v: v is None or isinstance(v, dict), "a mapping") for k in _SECTIONS},
+    **{k: (lambda v: v is None or isinstance(v, dict), "a mapping") for k in SECTIONS},
 }
 """Top-level keys the framework understands. Other packages may register more here."""
 

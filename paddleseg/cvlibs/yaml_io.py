@@ -50,6 +50,13 @@ class NoAliasDumper(yaml.SafeDumper):
         return True
 
 
+def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
+    # Short scalar lists ([1024, 512]) read best inline; lists of mappings stay block style.
+    flat = all(not isinstance(v, (dict, list)) for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
+
+
+NoAliasDumper.add_representer(list, _represent_list)
 # The dumper must quote strings such as '5e-4' that the loader would read back as floats.
 NoAliasDumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXP_FLOAT, list("-+0123456789."))
 
@@ -75,7 +82,7 @@ def load_yaml_file(path: str) -> dict:
 
 def dump_yaml(data: Any) -> str:
     """Block-style YAML without anchors, keys in config order."""
-    return yaml.dump(data, Dumper=NoAliasDumper, sort_keys=False, default_flow_style=None,
+    return yaml.dump(data, Dumper=NoAliasDumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True)
 
 

@@ -60,15 +60,41 @@ def _write_dir_atomically(final_dir: str, writer) -> None:
         shutil.rmtree(old_dir, ignore_errors=True)
 
 
+def _rename_optimizer_state(state: Dict[str, Any], mapping: Dict[str, str]) -> Dict[str, Any]:
+    """Rename optimizer-state keys ``<param.name>_<accumulator>`` through ``mapping`` (old -> new name)."""
+    prefixes = sorted(mapping, key=len, reverse=True)  # "conv2d_31.w_0" before "conv2d_3.w_0"
+    out: Dict[str, Any] = {}
+    for key, value in state.items():
+        if key == "master_weights" and isinstance(value, dict):
+            out[key] = {mapping.get(n, n): w for n, w in value.items()}
+            continue
+        for prefix in prefixes:
+            if key.startswith(prefix + "_"):
+                out[mapping[prefix] + key[len(prefix):]] = value
+                break
+        else:
+            out[key] = value
+    return out
+
+
 def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[paddle.optimizer.Optimizer] = None,
                     meta: Optional[Dict[str, Any]] = None) -> str:
-    """Atomically write model (and optimizer) state plus ``meta.json`` into ``ckpt_dir``."""
+    """Atomically write model (and optimizer) state plus ``meta.json`` into ``ckpt_dir``.
+
+    ``model.pdopt`` keeps Paddle's own keys (auto-generated parameter names such as ``conv2d_31.w_0``,
+    so PaddleSeg can read it); ``meta.json`` records which structured name each of them belongs to, because
+    the auto-generated names depend on how many layers the process built before, and differ on resume.
+    """
+    meta = dict(meta or {})
+    if optimizer is not None:
+        meta["param_names"] = {p.name: name for name, p in model.named_parameters()}
+
     def writer(tmp: str) -> None:
         paddle.save(model.state_dict(), os.path.join(tmp, "model.pdparams"))
         if optimizer is not None:
             paddle.save(optimizer.state_dict(), os.path.join(tmp, "model.pdopt"))
         with open(os.path.join(tmp, META), "w") as f:
-            json.dump(meta or {}, f, indent=2)
+            json.dump(meta, f, indent=2)
 
     _write_dir_atomically(ckpt_dir, writer)
     return ckpt_dir
@@ -133,7 +159,13 @@ def resume(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[paddle.opt
     opt_path = os.path.join(ckpt_dir, "model.pdopt")
     if optimizer is not None:
         if os.path.isfile(opt_path):
-            optimizer.set_state_dict(paddle.load(opt_path))
+            state = paddle.load(opt_path)
+            saved_names = meta.get("param_names")
+            if saved_names:
+                current = {name: p.name for name, p in model.named_parameters()}
+                state = _rename_optimizer_state(
+                    state, {old: current[name] for old, name in saved_names.items() if name in current})
+            optimizer.set_state_dict(state)
         else:
             logger.warning(f"{opt_path} is missing: optimizer state (momentum, lr schedule) starts fresh")
     logger.info(f"Resumed from {ckpt_dir} at iteration {meta['iter']}")

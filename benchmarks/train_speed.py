@@ -1,0 +1,148 @@
+"""Training-step speed and peak memory: this project against PaddleSeg 2.8, in one run.
+
+ENCNet-ResNet101_vd OS8 (num_codes 32, mid_channels 512, lateral + SE loss, losses 1/0.4/0.2),
+batch 2, 256x256 crops of generated data, SGD momentum. Each implementation runs in its own
+subprocess (PaddleSeg from a separate virtualenv: the package names collide), on the same fixed
+random batch, so only the model step is timed (forward, losses, backward, optimizer step).
+
+    python benchmarks/train_speed.py --paddleseg_python /path/to/venv_ps/bin/python --warmup 2 --iters 5
+
+Peak memory is the child's peak resident set (ru_maxrss) on CPU, or the allocator's peak on GPU.
+PaddleSeg runs with its default thread count (``import paddle`` pins OMP_NUM_THREADS=1) and again with
+OMP_NUM_THREADS set to ours, so the table shows what the thread choice and the model code each give.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def _build_ours(num_classes: int):
+    sys.path.insert(0, REPO)
+    from paddleseg.models import ENCNet
+    from paddleseg.models.backbones import ResNet101_vd
+    from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss, SECrossEntropyLoss
+
+    model = ENCNet(num_classes=num_classes, backbone=ResNet101_vd(output_stride=8), backbone_indices=[1, 2, 3],
+                   num_codes=32, mid_channels=512, use_se_loss=True, add_lateral=True)
+    loss = MultiOutputLoss([CrossEntropyLoss(), CrossEntropyLoss(), SECrossEntropyLoss()], [1.0, 0.4, 0.2])
+    return model, lambda outs, label: loss(outs, label)[0]
+
+
+def _build_paddleseg(num_classes: int):
+    from paddleseg.models import ENCNet
+    from paddleseg.models.backbones import ResNet101_vd
+    from paddleseg.models.losses import CrossEntropyLoss, SECrossEntropyLoss
+
+    model = ENCNet(num_classes=num_classes, backbone=ResNet101_vd(output_stride=8), backbone_indices=[1, 2, 3],
+                   num_codes=32, mid_channels=512, use_se_loss=True, add_lateral=True)
+    losses = [CrossEntropyLoss(), CrossEntropyLoss(), SECrossEntropyLoss()]
+    coef = [1.0, 0.4, 0.2]
+
+    def loss_fn(outs, label):  # what paddleseg.core.train's loss_computation does for this config
+        return sum(c * l(o, label) for c, l, o in zip(coef, losses, outs))
+    return model, loss_fn
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Runs inside the child process; prints one JSON line."""
+    import resource
+    import warnings
+    warnings.filterwarnings("ignore")
+    import numpy as np
+    import paddle
+
+    if args.threads:
+        paddle.base.core.set_num_threads(args.threads)
+    paddle.set_device(args.device)
+    paddle.seed(0)
+    model, loss_fn = (_build_ours if args.impl == "ours" else _build_paddleseg)(args.num_classes)
+    model.train()
+    opt = paddle.optimizer.Momentum(learning_rate=0.01, momentum=0.9, weight_decay=5e-4,
+                                    parameters=model.parameters())
+    rng = np.random.RandomState(0)
+    img = paddle.to_tensor(rng.standard_normal((args.batch_size, 3, args.crop, args.crop)).astype("float32"))
+    label = paddle.to_tensor(rng.randint(0, args.num_classes, (args.batch_size, args.crop, args.crop)).astype("int64"))
+    times = []
+    for i in range(args.warmup + args.iters):
+        t0 = time.perf_counter()
+        loss = loss_fn(model(img), label)
+        loss.backward()
+        opt.step()
+        opt.clear_grad()
+        loss_value = float(loss.item())
+        if args.device.startswith("gpu"):
+            paddle.device.synchronize()
+        if i >= args.warmup:
+            times.append(time.perf_counter() - t0)
+    if args.device.startswith("gpu"):
+        peak_mb = paddle.device.cuda.max_memory_allocated() / 2**20
+    else:
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"impl": args.impl, "median_s": float(np.median(times)), "times": times,
+                      "peak_mb": peak_mb, "loss": loss_value,
+                      "omp": os.environ.get("OMP_NUM_THREADS"), "threads": args.threads}))
+
+
+def run_child(python: str, impl: str, args: argparse.Namespace, threads: int, omp: str = None) -> dict:
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if omp is not None:
+        env["OMP_NUM_THREADS"] = omp
+    else:
+        env.pop("OMP_NUM_THREADS", None)
+    cmd = [python, os.path.abspath(__file__), "--worker", "--impl", impl, "--threads", str(threads),
+           "--warmup", str(args.warmup), "--iters", str(args.iters), "--crop", str(args.crop),
+           "--batch_size", str(args.batch_size), "--device", args.device, "--num_classes", str(args.num_classes)]
+    # run from a neutral directory so PaddleSeg's child cannot import this repo's package by accident
+    out = subprocess.run(cmd, env=env, cwd="/", capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{impl} benchmark failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--paddleseg_python", default=None,
+                   help="python of a venv with paddleseg==2.8.0 (--no-deps) + paddlepaddle; omit to time ours only")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--iters", type=int, default=5)
+    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--batch_size", type=int, default=2)
+    p.add_argument("--num_classes", type=int, default=19)
+    p.add_argument("--threads", type=int, default=None, help="our CPU thread count (default: all cores)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json_out", default=None, help="also write the results here")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--impl", default="ours", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    threads = args.threads or len(os.sched_getaffinity(0))
+    rows = [("ours", f"{threads} threads", run_child(sys.executable, "ours", args, threads))]
+    if args.paddleseg_python:
+        rows.append(("PaddleSeg 2.8", "default (OMP_NUM_THREADS=1)", run_child(args.paddleseg_python, "paddleseg", args, 0)))
+        rows.append(("PaddleSeg 2.8", f"OMP_NUM_THREADS={threads}",
+                     run_child(args.paddleseg_python, "paddleseg", args, 0, omp=str(threads))))
+    base = rows[0][2]
+    print(f"ENCNet-ResNet101_vd OS8, batch {args.batch_size}, {args.crop}x{args.crop}, device {args.device}, "
+          f"{args.warmup} warm-up + {args.iters} timed iterations")
+    print("| implementation | threads | median iter (s) | peak memory (MiB) | ours faster by |")
+    print("|---|---|---|---|---|")
+    for name, thr, r in rows:
+        print(f"| {name} | {thr} | {r['median_s']:.2f} | {r['peak_mb']:.0f} | {r['median_s'] / base['median_s']:.2f}x |")
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump([{"name": n, "threads": t, **r} for n, t, r in rows], f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

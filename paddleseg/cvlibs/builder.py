@@ -1,0 +1,322 @@
+"""Building models, losses, optimizers, schedulers and datasets from a :class:`Config`.
+
+Mirrors PaddleSeg 2.8's ``SegBuilder``: cached properties, recursive building of every dict
+with a ``type``, ``num_classes``/``in_channels``/``ignore_index`` synced from the dataset. On
+top of it, arguments are checked against signatures before any constructor runs, and every
+error names the key path and the file that defined it.
+"""
+from __future__ import annotations
+
+import copy
+from functools import cached_property
+from typing import Any, Callable, List, Optional
+
+import paddle
+
+from ..utils import logger
+from . import manager
+from .arg_check import check_arguments
+from .config import Config
+from .dataset_sync import check_datasets_agree, dataset_value, sync_argument
+from .errors import ComponentBuildError, ConfigError
+from .lr_scheduler import build_lr_scheduler
+from .suggest import close_matches
+from .summary import describe
+
+# Old optimizer spellings PaddleSeg 2.8 still accepts.
+_OPTIMIZER_ALIASES = {"sgd": "SGD", "adam": "Adam"}
+
+
+def _multi_output_loss_class() -> Callable:
+    """``paddleseg.models.losses.MultiOutputLoss``, imported late (models import this package)."""
+    from ..models.losses import MultiOutputLoss
+    return MultiOutputLoss
+
+
+def is_component_cfg(obj: Any) -> bool:
+    """A dict with a ``type`` key describes a component to build."""
+    return isinstance(obj, dict) and "type" in obj
+
+
+class SegBuilder:
+    """Builds (once, lazily) every component a semantic segmentation run needs.
+
+    Args:
+        config: the parsed config.
+        comp_list: registries to look ``type`` names up in, in order (default: all).
+    """
+
+    def __init__(self, config: Config, comp_list: Optional[list] = None) -> None:
+        self.config = config
+        self.comp_list = comp_list if comp_list is not None else [
+            manager.MODELS, manager.BACKBONES, manager.DATASETS, manager.TRANSFORMS,
+            manager.LOSSES, manager.OPTIMIZERS]
+
+    # ----------------------------------------------------------------- generic building
+    def source_of(self, key_path: str) -> str:
+        """The file that defined ``key_path``."""
+        return self.config.source_of(key_path)
+
+    def load_component_class(self, type_name: Any, key_path: str = "") -> Callable:
+        """The registered class/function called ``type_name``."""
+        where = f"{key_path}.type" if key_path else "type"
+        if not isinstance(type_name, str):
+            raise ConfigError(f"`{where}` in {self.source_of(where)} must be a component name, "
+                              f"got {type_name!r}")
+        for registry in self.comp_list:
+            if type_name in registry:
+                return registry[type_name]
+        raise ConfigError(f"Unknown type at `{where}` in {self.source_of(where)}: "
+                          f"{self._unknown_message(type_name, key_path)}")
+
+    def _unknown_message(self, type_name: str, key_path: str) -> str:
+        expected = self._expected_registry(key_path)
+        if expected is not None:
+            return expected.unknown_message(type_name)
+        names = [n for r in self.comp_list for n in r.components_dict]
+        close = close_matches(type_name, names)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        return f"'{type_name}' is not a registered component{hint}"
+
+    def _expected_registry(self, key_path: str) -> Optional[manager.ComponentManager]:
+        """The registry a component at ``key_path`` most likely belongs to."""
+        parts = key_path.split(".") if key_path else []
+        if not parts:
+            return None
+        if parts[-1] == "backbone":
+            guess = manager.BACKBONES
+        elif len(parts) >= 2 and parts[-2] == "transforms":
+            guess = manager.TRANSFORMS
+        elif parts == ["model"]:
+            guess = manager.MODELS
+        elif parts == ["optimizer"]:
+            guess = manager.OPTIMIZERS
+        elif parts[0] in ("loss", "distill_loss"):
+            guess = manager.LOSSES
+        elif len(parts) == 1 and parts[0].endswith("dataset"):
+            guess = manager.DATASETS
+        else:
+            return None
+        return guess if guess in self.comp_list else None
+
+    def build_component(self, cfg: dict, key_path: str = "") -> Any:
+        """Build the component ``cfg`` describes (nested components first).
+
+        Args:
+            cfg: a dict with ``type`` and the constructor arguments.
+            key_path: where ``cfg`` sits in the config (``model.backbone``), for messages.
+        """
+        if not is_component_cfg(cfg):
+            raise ConfigError(f"`{key_path or 'component'}` in {self.source_of(key_path)} needs "
+                              f"a `type:` naming the component to build, got {cfg!r}")
+        cfg = copy.deepcopy(cfg)
+        type_name = cfg.pop("type")
+        component = self.load_component_class(type_name, key_path)
+        params = {name: self._build_value(value, _join(key_path, name))
+                  for name, value in cfg.items()}
+        params = check_arguments(component, type_name, params, key_path, self.source_of,
+                                 self._missing_hints(key_path))
+        try:
+            return component(**params)
+        except Exception as e:
+            raise ComponentBuildError(
+                f"Building {type_name} at `{key_path or 'component'}` "
+                f"({self.source_of(key_path)}) failed with {type(e).__name__}: {e}") from e
+
+    def _build_value(self, value: Any, key_path: str) -> Any:
+        if is_component_cfg(value):
+            return self.build_component(value, key_path)
+        if isinstance(value, list):
+            return [self.build_component(v, f"{key_path}.{i}") if is_component_cfg(v) else v
+                    for i, v in enumerate(value)]
+        return value
+
+    def _missing_hints(self, key_path: str) -> dict:
+        if key_path == "model":
+            return {"num_classes": "Set `model.num_classes`, or use a dataset class with "
+                                   "NUM_CLASSES (or `num_classes` in the generic Dataset)."}
+        return {}
+
+    def _require(self, key: str, example: str) -> dict:
+        section = self.config.section(key)
+        if not section:
+            raise ConfigError(f"No `{key}` section in {self.config.path} (or its bases); it is "
+                              f"needed here. Example: {example}")
+        return section
+
+    # ------------------------------------------------------------------------ model
+    def _dataset_values(self, attr: str) -> Optional[tuple]:
+        """(value, origin text) of the dataset's ``attr`` (``NUM_CLASSES``...), or None.
+
+        The train dataset is the reference, the val dataset stands in when there is no train
+        dataset (evaluation/export configs); when both are present they must agree.
+        """
+        found = {}
+        for key in ("train_dataset", "val_dataset"):
+            cfg = self.config.section(key)
+            if cfg:
+                cls = self.train_dataset_class if key == "train_dataset" else self.val_dataset_class
+                origin = f"{key} {cfg['type']} ({self.source_of(key)})"
+                found[origin] = dataset_value(cls, cfg, attr)
+        if not found:
+            return None
+        check_datasets_agree(found, attr)
+        origin, value = next(((o, v) for o, v in found.items() if v is not None),
+                             next(iter(found.items())))
+        return value, origin
+
+    @cached_property
+    def model(self) -> paddle.nn.Layer:
+        """The model; ``num_classes``/``in_channels`` come from the dataset when not set."""
+        model_cfg = self._require("model", "model: {type: ENCNet, backbone: {type: ResNet50_vd}}")
+        model_cls = self.load_component_class(model_cfg.get("type"), "model")
+        num = self._dataset_values("NUM_CLASSES")
+        if num:
+            sync_argument(model_cfg, "model", model_cls, "num_classes", num[0], num[1],
+                          self.source_of)
+        channels = self._dataset_values("IMG_CHANNELS")
+        if channels:
+            target, path = model_cfg, "model"
+            if is_component_cfg(model_cfg.get("backbone")):
+                target, path = model_cfg["backbone"], "model.backbone"
+            target_cls = self.load_component_class(target.get("type"), path)
+            sync_argument(target, path, target_cls, "in_channels", channels[0], channels[1],
+                          self.source_of)
+        model = self.build_component(model_cfg, "model")
+        logger.info(f"Built model: {describe(model_cfg)}")
+        return model
+
+    # ------------------------------------------------------------------------- loss
+    @cached_property
+    def loss(self) -> paddle.nn.Layer:
+        """``MultiOutputLoss(types=[...], coef=[...])`` from the ``loss`` section."""
+        return self._build_loss("loss")
+
+    @cached_property
+    def distill_loss(self) -> paddle.nn.Layer:
+        """The ``distill_loss`` section, built like :attr:`loss`."""
+        return self._build_loss("distill_loss")
+
+    def _build_loss(self, key: str) -> paddle.nn.Layer:
+        loss_cfg = self._require(key, f"{key}: {{types: [{{type: CrossEntropyLoss}}], coef: [1]}}")
+        src = self.source_of(key)
+        types, coef = loss_cfg.get("types"), loss_cfg.get("coef")
+        if not isinstance(types, list) or not types or not all(map(is_component_cfg, types)):
+            raise ConfigError(f"`{key}.types` in {src} must be a non-empty list of "
+                              f"{{type: ...}} loss configs, got {types!r}")
+        if not isinstance(coef, list) or not all(
+                isinstance(c, (int, float)) and not isinstance(c, bool) for c in coef):
+            raise ConfigError(f"`{key}.coef` in {src} must be a list of numbers, got {coef!r}")
+        unknown = set(loss_cfg) - {"types", "coef"}
+        if unknown:
+            raise ConfigError(f"`{key}` in {src} has unknown keys {sorted(unknown)}; "
+                              "it takes `types` and `coef`")
+        # PaddleSeg's shorthand: one loss type applies to every weighted output.
+        paths = [f"{key}.types.{i}" for i in range(len(types))]
+        if len(types) == 1 and len(coef) > 1:
+            types = [copy.deepcopy(types[0]) for _ in coef]
+            paths = paths * len(coef)
+        elif len(types) != len(coef):
+            raise ConfigError(f"`{key}` in {src} has {len(types)} types but {len(coef)} coef "
+                              "values; give one coef per type (or a single type for all)")
+        ignore = self._dataset_values("IGNORE_INDEX")
+        losses = []
+        for loss_cfg_i, path in zip(types, paths):
+            if ignore:
+                self._sync_ignore_index(loss_cfg_i, path, ignore)
+            losses.append(self.build_component(loss_cfg_i, path))
+        wrapper = _multi_output_loss_class()
+        logger.info(f"Built {key}: {describe(types)} with coef {coef}")
+        return wrapper(types=losses, coef=[float(c) for c in coef])
+
+    def _sync_ignore_index(self, loss_cfg: dict, path: str, ignore: tuple) -> None:
+        # MixedLoss holds its own list of losses: each one needs the ignore index.
+        inner = loss_cfg.get("losses")
+        targets = [(c, f"{path}.losses.{i}") for i, c in enumerate(inner)] \
+            if isinstance(inner, list) else [(loss_cfg, path)]
+        for cfg, cfg_path in targets:
+            if is_component_cfg(cfg):
+                cls = self.load_component_class(cfg["type"], cfg_path)
+                sync_argument(cfg, cfg_path, cls, "ignore_index", ignore[0], ignore[1],
+                              self.source_of)
+
+    # -------------------------------------------------------------- optimization
+    @cached_property
+    def lr_scheduler(self) -> paddle.optimizer.lr.LRScheduler:
+        """The learning-rate scheduler (with ``LinearWarmup`` when warmup is configured)."""
+        scheduler = build_lr_scheduler(self.config.lr_scheduler_cfg, self.config.iters,
+                                       self.source_of, self.config.path)
+        logger.info(f"Built lr_scheduler: {describe(self.config.lr_scheduler_cfg)}")
+        return scheduler
+
+    @cached_property
+    def optimizer(self) -> paddle.optimizer.Optimizer:
+        """The paddle optimizer over :attr:`model`'s parameters, driven by :attr:`lr_scheduler`."""
+        opt_cfg = self._require("optimizer", "optimizer: {type: SGD, momentum: 0.9, "
+                                             "weight_decay: 4.0e-5}")
+        opt_cfg["type"] = _OPTIMIZER_ALIASES.get(opt_cfg.get("type"), opt_cfg.get("type"))
+        if opt_cfg["type"] == "SGD" and "momentum" in opt_cfg:
+            opt_cfg["type"] = "Momentum"
+            logger.info("optimizer: SGD with `momentum` is built as Momentum (as PaddleSeg does)")
+        wrapper = self.build_component(opt_cfg, "optimizer")
+        logger.info(f"Built optimizer: {describe(opt_cfg)}")
+        try:
+            return wrapper(self.model, self.lr_scheduler)
+        except ConfigError:
+            raise
+        except Exception as e:
+            raise ComponentBuildError(f"Creating the {opt_cfg['type']} optimizer of "
+                                      f"`optimizer` ({self.source_of('optimizer')}) failed with "
+                                      f"{type(e).__name__}: {e}") from e
+
+    # ---------------------------------------------------------------------- data
+    @cached_property
+    def train_dataset(self) -> paddle.io.Dataset:
+        """The training dataset; an empty one is an error."""
+        cfg = self._require("train_dataset", "train_dataset: {type: Cityscapes, "
+                                             "dataset_root: data/cityscapes, mode: train}")
+        dataset = self.build_component(cfg, "train_dataset")
+        logger.info(f"Built train_dataset: {describe(cfg)} ({len(dataset)} samples)")
+        if len(dataset) == 0:
+            raise ConfigError(f"train_dataset {cfg['type']} ({self.source_of('train_dataset')}) "
+                              "has no samples; check its dataset_root / file lists")
+        return dataset
+
+    @cached_property
+    def val_dataset(self) -> paddle.io.Dataset:
+        """The validation dataset (an empty one only warns)."""
+        cfg = self._require("val_dataset", "val_dataset: {type: Cityscapes, "
+                                           "dataset_root: data/cityscapes, mode: val}")
+        dataset = self.build_component(cfg, "val_dataset")
+        logger.info(f"Built val_dataset: {describe(cfg)} ({len(dataset)} samples)")
+        if len(dataset) == 0:
+            logger.warning(f"val_dataset {cfg['type']} ({self.source_of('val_dataset')}) has "
+                           "no samples")
+        return dataset
+
+    @cached_property
+    def train_dataset_class(self) -> Any:
+        """The class named by ``train_dataset.type`` (not instantiated)."""
+        cfg = self._require("train_dataset", "train_dataset: {type: Cityscapes, ...}")
+        return self.load_component_class(cfg.get("type"), "train_dataset")
+
+    @cached_property
+    def val_dataset_class(self) -> Any:
+        """The class named by ``val_dataset.type`` (not instantiated)."""
+        cfg = self._require("val_dataset", "val_dataset: {type: Cityscapes, ...}")
+        return self.load_component_class(cfg.get("type"), "val_dataset")
+
+    @cached_property
+    def val_transforms(self) -> List[Any]:
+        """The built ``val_dataset.transforms`` (used by export and prediction)."""
+        cfg = self._require("val_dataset", "val_dataset: {type: Cityscapes, transforms: [...]}")
+        items = cfg.get("transforms") or []
+        if not isinstance(items, list):
+            raise ConfigError(f"`val_dataset.transforms` in "
+                              f"{self.source_of('val_dataset.transforms')} must be a list")
+        return [self.build_component(t, f"val_dataset.transforms.{i}")
+                for i, t in enumerate(items)]
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name

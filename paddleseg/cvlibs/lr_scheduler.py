@@ -1,0 +1,83 @@
+"""Building a ``paddle.optimizer.lr`` scheduler from the ``lr_scheduler`` config section.
+
+``warmup_iters``/``warmup_start_lr`` wrap the scheduler in ``LinearWarmup`` ramping to
+``learning_rate``; ``PolynomialDecay`` gets ``decay_steps = iters - warmup_iters`` by default
+(PaddleSeg 2.8's rules).
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import paddle
+
+from .arg_check import check_arguments
+from .errors import ComponentBuildError, ConfigError
+from .suggest import did_you_mean
+
+KEY = "lr_scheduler"
+
+
+def scheduler_names() -> list:
+    """Names of the scheduler classes in ``paddle.optimizer.lr``."""
+    lr = paddle.optimizer.lr
+    return sorted(n for n in dir(lr) if isinstance(getattr(lr, n), type)
+                  and issubclass(getattr(lr, n), lr.LRScheduler) and n != "LRScheduler")
+
+
+def build_lr_scheduler(lr_cfg: dict, iters: Optional[int], source_of: Callable[[str], str],
+                       config_path: str) -> paddle.optimizer.lr.LRScheduler:
+    """The scheduler described by ``lr_cfg`` (a copy of the ``lr_scheduler`` section).
+
+    Args:
+        lr_cfg: the section; consumed (keys are popped).
+        iters: the top-level ``iters``, the default length of ``PolynomialDecay``.
+        source_of: maps a dotted key path to the file that defined it.
+        config_path: the main config file, named when the section is absent.
+    """
+    if not lr_cfg:
+        raise ConfigError(f"No `{KEY}` section in {config_path} (or its bases); training needs "
+                          f"one, e.g. {KEY}: {{type: PolynomialDecay, learning_rate: 0.01, "
+                          "end_lr: 0, power: 0.9}")
+    src = source_of(KEY)
+    lr_type = lr_cfg.pop("type", None)
+    names = scheduler_names()
+    if lr_type not in names:
+        raise ConfigError(f"`{KEY}.type` in {source_of(KEY + '.type')} is {lr_type!r}, which is "
+                          f"not a paddle.optimizer.lr scheduler.{did_you_mean(str(lr_type), names)}"
+                          f" Available: {names}")
+    warmup_iters = lr_cfg.pop("warmup_iters", None)
+    warmup_start_lr = lr_cfg.pop("warmup_start_lr", None)
+    if (warmup_iters is None) != (warmup_start_lr is None):
+        raise ConfigError(f"`{KEY}` in {src}: warmup needs both `warmup_iters` and "
+                          "`warmup_start_lr`")
+    if warmup_iters is not None and (not isinstance(warmup_iters, int)
+                                     or isinstance(warmup_iters, bool) or warmup_iters < 0):
+        raise ConfigError(f"`{KEY}.warmup_iters` in {source_of(KEY + '.warmup_iters')} must be "
+                          f"a non-negative integer, got {warmup_iters!r}")
+    warmup = warmup_iters or 0
+    if lr_type == "PolynomialDecay" and "decay_steps" not in lr_cfg:
+        if iters is None:
+            raise ConfigError(f"`{KEY}` PolynomialDecay in {src} needs `decay_steps`, or a "
+                              "top-level `iters` to derive it from")
+        lr_cfg["decay_steps"] = max(iters - warmup, 1)
+    cls = getattr(paddle.optimizer.lr, lr_type)
+    params = check_arguments(cls, lr_type, lr_cfg, KEY, source_of)
+    scheduler = _construct(cls, lr_type, params, src)
+    if not warmup:
+        return scheduler
+    end_lr = params.get("learning_rate")
+    if not isinstance(end_lr, (int, float)) or isinstance(end_lr, bool):
+        raise ConfigError(f"`{KEY}` in {src}: warmup ramps up to `learning_rate`, which "
+                          f"{lr_type} does not have as a number")
+    warm = {"learning_rate": scheduler, "warmup_steps": warmup, "start_lr": warmup_start_lr,
+            "end_lr": float(end_lr)}
+    warm = check_arguments(paddle.optimizer.lr.LinearWarmup, "LinearWarmup", warm, KEY, source_of)
+    return _construct(paddle.optimizer.lr.LinearWarmup, "LinearWarmup", warm, src)
+
+
+def _construct(cls: type, name: str, params: dict, src: str) -> paddle.optimizer.lr.LRScheduler:
+    try:
+        return cls(**params)
+    except Exception as e:
+        raise ComponentBuildError(f"Building {name} for `{KEY}` ({src}) failed with "
+                                  f"{type(e).__name__}: {e}") from e

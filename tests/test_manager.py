@@ -1,0 +1,28 @@
+import pytest
+
+from paddleseg.cvlibs.manager import ComponentManager
+
+
+def test_register_and_lookup_with_suggestions():
+    reg = ComponentManager("models")
+
+    @reg.add_component
+    class ENCNetToy:
+        pass
+
+    reg.add_component([type("ResNet18Toy", (), {}), type("ResNet50Toy", (), {})])
+    assert reg["ENCNetToy"] is ENCNetToy
+    assert "ResNet18Toy" in reg and len(reg) == 3
+    with pytest.raises(KeyError) as e:
+        reg["EncNetToy"]
+    assert "did you mean 'ENCNetToy'" in str(e.value)
+    with pytest.raises(KeyError) as e:
+        reg["Unrelated"]
+    assert "registered:" in str(e.value)
+
+
+def test_duplicate_name_from_another_class_is_an_error():
+    reg = ComponentManager("losses")
+    reg.add_component(type("Dup", (), {"__module__": "a"}))
+    with pytest.raises(KeyError, match="already registered"):
+        reg.add_component(type("Dup", (), {"__module__": "b"}))
