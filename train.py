@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from paddleseg.utils.cli import add_common_args, quiet_paddle_import
-
-quiet_paddle_import()
+from paddleseg.utils.cli import add_common_args
 
 
 def parse_args(argv=None) -> argparse.Namespace:

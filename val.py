@@ -8,9 +8,7 @@ import argparse
 import json
 import os
 
-from paddleseg.utils.cli import add_common_args, quiet_paddle_import
-
-quiet_paddle_import()
+from paddleseg.utils.cli import add_common_args
 
 
 def parse_args(argv=None) -> argparse.Namespace:

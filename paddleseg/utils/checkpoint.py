@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
 import paddle
@@ -165,7 +166,10 @@ def resume(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[paddle.opt
                 current = {name: p.name for name, p in model.named_parameters()}
                 state = _rename_optimizer_state(
                     state, {old: current[name] for old, name in saved_names.items() if name in current})
-            optimizer.set_state_dict(state)
+            with warnings.catch_warnings():
+                # LinearWarmup nests its inner scheduler's state; Paddle restores it but still warns.
+                warnings.filterwarnings("ignore", message=".*unused values in state_dict.*")
+                optimizer.set_state_dict(state)
         else:
             logger.warning(f"{opt_path} is missing: optimizer state (momentum, lr schedule) starts fresh")
     logger.info(f"Resumed from {ckpt_dir} at iteration {meta['iter']}")

@@ -2,12 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import warnings
-
-
-def quiet_paddle_import() -> None:
-    """Silence Paddle's import-time 'No ccache found' warning (it concerns C++ extension builds only)."""
-    warnings.filterwarnings("ignore", message=".*No ccache found.*")
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
