@@ -37,17 +37,26 @@ def _build_ours(num_classes: int):
 
 
 def _build_paddleseg(num_classes: int):
+    import paddle
+    import paddle.nn.functional as F
     from paddleseg.models import ENCNet
     from paddleseg.models.backbones import ResNet101_vd
-    from paddleseg.models.losses import CrossEntropyLoss, SECrossEntropyLoss
+    from paddleseg.models.losses import SECrossEntropyLoss
 
     model = ENCNet(num_classes=num_classes, backbone=ResNet101_vd(output_stride=8), backbone_indices=[1, 2, 3],
                    num_codes=32, mid_channels=512, use_se_loss=True, add_lateral=True)
-    losses = [CrossEntropyLoss(), CrossEntropyLoss(), SECrossEntropyLoss()]
-    coef = [1.0, 0.4, 0.2]
+    se_loss = SECrossEntropyLoss()
+
+    def ce(logit, label):
+        # PaddleSeg 2.8's CrossEntropyLoss fails on Paddle 3.3 (it multiplies a float32 mask by an int64
+        # ones_like(label): "Type promotion only support calculations between floating-point numbers"),
+        # so this side computes the same thing with the same ops, minus the crash.
+        loss = F.cross_entropy(paddle.transpose(logit, [0, 2, 3, 1]), label, ignore_index=255, reduction="none")
+        mask = paddle.cast(label != 255, "float32")
+        return paddle.mean(loss.squeeze(-1) * mask) / (paddle.mean(mask) + 1e-8)
 
     def loss_fn(outs, label):  # what paddleseg.core.train's loss_computation does for this config
-        return sum(c * l(o, label) for c, l, o in zip(coef, losses, outs))
+        return 1.0 * ce(outs[0], label) + 0.4 * ce(outs[1], label) + 0.2 * se_loss(outs[2], label)
     return model, loss_fn
 
 
