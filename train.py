@@ -25,7 +25,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=None, help="random seed for Paddle, NumPy and Python")
     p.add_argument("--use_vdl", action="store_true", help="also log scalars to VisualDL in <save_dir>/vdl")
     p.add_argument("--check_labels", type=int, default=100, metavar="N",
-                   help="scan the first N training labels for out-of-range values before training (0: off, -1: all)")
+                   help="scan N training labels (spread over the list) for out-of-range values before training (0: off, -1: all)")
     return p.parse_args(argv)
 
 

@@ -69,3 +69,22 @@ def test_resume_continues_and_stops_at_end(data_root, tmp_path):
     assert sorted(d for d in os.listdir(save_dir) if d.startswith("iter_")) == ["iter_4", "iter_6"]
     done = train_cli.main([*common, "--iters", "6", "--resume_model", "auto"])
     assert done["iter"] == 6 and done["history"] == []
+
+
+def test_bad_label_fails_before_training(tmp_path):
+    import glob
+
+    import cv2
+    import numpy as np
+
+    root = tmp_path / "data"
+    generate(str(root), num_train=4, num_val=2, size=(64, 32), seed=3)
+    bad = sorted(glob.glob(str(root / "gtFine" / "train" / "*" / "*_gtFine_labelTrainIds.png")))[1]
+    label = cv2.imread(bad, cv2.IMREAD_UNCHANGED)
+    label[0, 0] = 40
+    cv2.imwrite(bad, label.astype(np.uint8))
+    save_dir = tmp_path / "run"
+    with pytest.raises(ValueError) as e:
+        train_cli.main(["--config", QUICKSTART, "--save_dir", str(save_dir), "--iters", "1", *_opts(str(root))])
+    assert os.path.basename(bad) in str(e.value) and "40" in str(e.value)
+    assert not (save_dir / "iter_1").exists()
