@@ -88,3 +88,28 @@ def test_invalid_arguments_are_named():
         ResNet_vd(layers=18, output_stride=4)
     with pytest.raises(ValueError, match="multi_grid"):
         ResNet_vd(layers=50, multi_grid=(1, 2))
+    with pytest.raises(ValueError, match="width_multiplier=0"):
+        ResNet_vd(layers=18, width_multiplier=0)
+
+
+def test_stem_and_forward_stages_compose_to_forward():
+    model = ResNet_vd(layers=18, output_stride=8)
+    model.eval()
+    x = paddle.randn([1, 3, 40, 56])
+    with paddle.no_grad():
+        full = model(x)
+        early = model.forward_stages(model.stem(x), 0, 2)
+        late = model.forward_stages(early[-1], 2, 4)
+    for got, want in zip(early + late, full):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("layers,channels", [(18, [32, 64, 128, 256]), (50, [128, 256, 512, 1024])])
+def test_width_multiplier_scales_every_width_and_keeps_names(layers, channels):
+    half = ResNet_vd(layers=layers, width_multiplier=0.5)
+    full = ResNet_vd(layers=layers)
+    assert half.feat_channels == channels
+    assert list(half.state_dict()) == list(full.state_dict())
+    assert half.conv1_1._conv.weight.shape == [16, 3, 3, 3]
+    feats = half(paddle.randn([1, 3, 32, 32]))
+    assert [f.shape[1] for f in feats] == channels

@@ -124,15 +124,23 @@ class ResNet_vd(nn.Layer):
         pretrained: URL or path of backbone weights (PaddleSeg names), or None.
         in_channels: channels of the input image.
         data_format: 'NCHW' or 'NHWC'.
+        width_multiplier: scales every conv width (stem and stages), e.g. 0.5 for ICNet's
+            compressed trunk. Parameter names stay the same; weights trained at another width
+            do not fit (the load summary lists them as shape-mismatched).
 
     Attributes:
         feat_channels: channels of the four outputs.
+
+    Besides ``forward``, ``stem`` and ``forward_stages`` run parts of the network, for models
+    (ICNet) that feed different inputs to the shallow and the deep stages of one trunk.
     """
 
     def __init__(self, layers: int = 50, output_stride: int = 8,
                  multi_grid: Sequence[int] = (1, 1, 1), pretrained: Optional[str] = None,
-                 in_channels: int = 3, data_format: str = "NCHW") -> None:
+                 in_channels: int = 3, data_format: str = "NCHW", width_multiplier: float = 1.0) -> None:
         super().__init__()
+        if not 0.0 < width_multiplier <= 4.0:
+            raise ValueError(f"ResNet_vd width_multiplier={width_multiplier} must be in (0, 4]")
         if layers not in DEPTHS:
             raise ValueError(f"ResNet_vd layers={layers} is not supported; use one of {sorted(DEPTHS)}")
         if output_stride not in STAGE_DILATIONS:
@@ -144,14 +152,15 @@ class ResNet_vd(nn.Layer):
         block_cls = BottleneckBlock if layers >= 50 else BasicBlock
         self.layers = layers
         self.data_format = data_format
-        self.feat_channels = [w * block_cls.expansion for w in STAGE_WIDTHS]
+        widths = [_scaled(w, width_multiplier) for w in STAGE_WIDTHS]
+        self.feat_channels = [w * block_cls.expansion for w in widths]
 
-        self.conv1_1 = ConvBNLayer(in_channels, 32, 3, stride=2, relu=True, data_format=data_format)
-        self.conv1_2 = ConvBNLayer(32, 32, 3, relu=True, data_format=data_format)
-        self.conv1_3 = ConvBNLayer(32, 64, 3, relu=True, data_format=data_format)
+        stem_mid, channels = _scaled(32, width_multiplier), _scaled(64, width_multiplier)
+        self.conv1_1 = ConvBNLayer(in_channels, stem_mid, 3, stride=2, relu=True, data_format=data_format)
+        self.conv1_2 = ConvBNLayer(stem_mid, stem_mid, 3, relu=True, data_format=data_format)
+        self.conv1_3 = ConvBNLayer(stem_mid, channels, 3, relu=True, data_format=data_format)
 
         self.stage_list: List[List[nn.Layer]] = []
-        channels = 64
         for stage, depth in enumerate(depths):
             blocks = []
             for i in range(depth):
@@ -160,59 +169,71 @@ class ResNet_vd(nn.Layer):
                     dilation *= multi_grid[i]
                 # Only the first block of stages 2-4 downsamples, and only when undilated.
                 stride = 2 if i == 0 and stage != 0 and dilation == 1 else 1
-                block = block_cls(channels, STAGE_WIDTHS[stage], stride, dilation,
+                block = block_cls(channels, widths[stage], stride, dilation,
                                   project=i == 0, first_of_net=stage == 0 and i == 0,
                                   data_format=data_format)
                 blocks.append(self.add_sublayer(f"bb_{stage}_{i}", block))
-                channels = STAGE_WIDTHS[stage] * block_cls.expansion
+                channels = widths[stage] * block_cls.expansion
             self.stage_list.append(blocks)
 
         load_pretrained_model(self, pretrained)
 
-    def forward(self, x: paddle.Tensor) -> List[paddle.Tensor]:
+    def stem(self, x: paddle.Tensor) -> paddle.Tensor:
+        """Three 3x3 convs and the max pool: the input of stage 0 (stride 4)."""
         y = self.conv1_3(self.conv1_2(self.conv1_1(x)))
-        y = F.max_pool2d(y, 3, 2, padding=1, data_format=self.data_format)
+        return F.max_pool2d(y, 3, 2, padding=1, data_format=self.data_format)
+
+    def forward_stages(self, y: paddle.Tensor, start: int = 0, stop: int = 4) -> List[paddle.Tensor]:
+        """Runs stages ``start..stop-1`` on ``y`` and returns each one's output."""
         feats = []
-        for blocks in self.stage_list:
+        for blocks in self.stage_list[start:stop]:
             for block in blocks:
                 y = block(y)
             feats.append(y)
         return feats
 
+    def forward(self, x: paddle.Tensor) -> List[paddle.Tensor]:
+        return self.forward_stages(self.stem(x))
+
+
+def _scaled(width: int, multiplier: float) -> int:
+    return max(1, int(round(width * multiplier)))
+
 
 def _resnet(layers: int, output_stride: int, multi_grid: Sequence[int], pretrained: Optional[str],
-            in_channels: int, data_format: str) -> ResNet_vd:
+            in_channels: int, data_format: str, width_multiplier: float) -> ResNet_vd:
     return ResNet_vd(layers=layers, output_stride=output_stride, multi_grid=multi_grid,
-                     pretrained=pretrained, in_channels=in_channels, data_format=data_format)
+                     pretrained=pretrained, in_channels=in_channels, data_format=data_format,
+                     width_multiplier=width_multiplier)
 
 
 @manager.BACKBONES.add_component
 def ResNet18_vd(output_stride: int = 8, multi_grid: Sequence[int] = (1, 1, 1),
                 pretrained: Optional[str] = None, in_channels: int = 3,
-                data_format: str = "NCHW") -> ResNet_vd:
+                data_format: str = "NCHW", width_multiplier: float = 1.0) -> ResNet_vd:
     """ResNet18-vd (basic blocks, feat_channels 64..512)."""
-    return _resnet(18, output_stride, multi_grid, pretrained, in_channels, data_format)
+    return _resnet(18, output_stride, multi_grid, pretrained, in_channels, data_format, width_multiplier)
 
 
 @manager.BACKBONES.add_component
 def ResNet34_vd(output_stride: int = 8, multi_grid: Sequence[int] = (1, 1, 1),
                 pretrained: Optional[str] = None, in_channels: int = 3,
-                data_format: str = "NCHW") -> ResNet_vd:
+                data_format: str = "NCHW", width_multiplier: float = 1.0) -> ResNet_vd:
     """ResNet34-vd (basic blocks, feat_channels 64..512)."""
-    return _resnet(34, output_stride, multi_grid, pretrained, in_channels, data_format)
+    return _resnet(34, output_stride, multi_grid, pretrained, in_channels, data_format, width_multiplier)
 
 
 @manager.BACKBONES.add_component
 def ResNet50_vd(output_stride: int = 8, multi_grid: Sequence[int] = (1, 1, 1),
                 pretrained: Optional[str] = None, in_channels: int = 3,
-                data_format: str = "NCHW") -> ResNet_vd:
+                data_format: str = "NCHW", width_multiplier: float = 1.0) -> ResNet_vd:
     """ResNet50-vd (bottlenecks, feat_channels 256..2048)."""
-    return _resnet(50, output_stride, multi_grid, pretrained, in_channels, data_format)
+    return _resnet(50, output_stride, multi_grid, pretrained, in_channels, data_format, width_multiplier)
 
 
 @manager.BACKBONES.add_component
 def ResNet101_vd(output_stride: int = 8, multi_grid: Sequence[int] = (1, 1, 1),
                  pretrained: Optional[str] = None, in_channels: int = 3,
-                 data_format: str = "NCHW") -> ResNet_vd:
+                 data_format: str = "NCHW", width_multiplier: float = 1.0) -> ResNet_vd:
     """ResNet101-vd (bottlenecks, feat_channels 256..2048)."""
-    return _resnet(101, output_stride, multi_grid, pretrained, in_channels, data_format)
+    return _resnet(101, output_stride, multi_grid, pretrained, in_channels, data_format, width_multiplier)

@@ -3,5 +3,8 @@ from .conv_bn import ConvBN, ConvBNReLU
 from .aux_layer import AuxLayer
 from .encoding import Encoding
 from .enc_module import EncModule
+from .pyramid_pooling import SumPyramidPooling
+from .cascade_feature_fusion import CascadeFeatureFusion
 
-__all__ = ["ConvBN", "ConvBNReLU", "AuxLayer", "Encoding", "EncModule"]
+__all__ = ["ConvBN", "ConvBNReLU", "AuxLayer", "Encoding", "EncModule", "SumPyramidPooling",
+           "CascadeFeatureFusion"]

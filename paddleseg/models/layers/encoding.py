@@ -61,6 +61,11 @@ class Encoding(nn.Layer):
         dist = x_sq - 2.0 * cross + d_sq
         return F.softmax(dist * self.scale, axis=-1)
 
+    def macs(self, inputs, output) -> int:
+        """Multiply-accumulates of one forward: ||x||^2, X D^T and A^T X (for the MAC counter)."""
+        n, c, h, w = inputs[0].shape
+        return n * h * w * c * (1 + 2 * self.num_codes)
+
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         if x.ndim != 4:
             raise ValueError(f"Encoding expects an N x C x H x W input, got {x.ndim} dims")

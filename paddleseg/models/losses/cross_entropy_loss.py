@@ -8,6 +8,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from paddleseg.cvlibs import manager
+from .size_match import check_match_size, match_size
 
 EPS = 1e-8  # keeps an all-ignored batch at 0 / (0 + EPS) = 0 instead of NaN
 
@@ -37,12 +38,16 @@ class CrossEntropyLoss(nn.Layer):
             all pixels (False, PaddleSeg < 2.6). With class weights the weighted mean is always
             over non-ignored pixels (ignored pixels have no class, hence no weight).
         data_format: 'NCHW' or 'NHWC' layout of the logits.
+        match_size: what to do when the logits are smaller than the label: None (an error),
+            'downsample_label' (nearest-resize the label to the logits; ICNet's cascade label
+            guidance) or 'upsample_logit' (bilinear-resize the logits to the label).
     """
 
     def __init__(self, weight: Optional[Sequence[float]] = None, ignore_index: int = 255,
                  top_k_percent_pixels: float = 1.0, avg_non_ignore: bool = True,
-                 data_format: str = "NCHW") -> None:
+                 data_format: str = "NCHW", match_size: Optional[str] = None) -> None:
         super().__init__()
+        check_match_size(match_size, "CrossEntropyLoss")
         if not 0.0 < top_k_percent_pixels <= 1.0:
             raise ValueError(f"CrossEntropyLoss top_k_percent_pixels={top_k_percent_pixels} must be in (0, 1]")
         if data_format not in ("NCHW", "NHWC"):
@@ -51,17 +56,19 @@ class CrossEntropyLoss(nn.Layer):
         self.top_k_percent_pixels = top_k_percent_pixels
         self.avg_non_ignore = avg_non_ignore
         self.data_format = data_format
+        self.match_size = match_size
         self.weight = None if weight is None else paddle.to_tensor(list(weight), dtype="float32")
 
     def forward(self, logit: paddle.Tensor, label: paddle.Tensor) -> paddle.Tensor:
         """Loss of ``logit`` (N x C x H x W, or N x H x W x C for NHWC) against ``label``."""
+        label = squeeze_label(label)
+        logit, label = match_size(logit, label, self.match_size, self.data_format, "CrossEntropyLoss")
         if self.data_format == "NCHW":
             logit = logit.transpose([0, 2, 3, 1])
         num_classes = logit.shape[-1]
         if self.weight is not None and self.weight.shape[0] != num_classes:
             raise ValueError(f"CrossEntropyLoss has {self.weight.shape[0]} class weights but the logits "
                              f"have {num_classes} classes")
-        label = squeeze_label(label)
         valid = label != self.ignore_index
         # Ignored pixels get class 0 so every lookup is in range; the mask zeroes them afterwards.
         safe_label = paddle.where(valid, label, paddle.zeros_like(label))
