@@ -32,6 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     from paddleseg.cvlibs import Config, SegBuilder
+    from paddleseg.core.infer import InferOptions
     from paddleseg.core.train import Trainer
     from paddleseg.utils import logger
     from paddleseg.utils.runtime import setup_runtime
@@ -45,6 +46,8 @@ def main(argv=None) -> dict:
         limit = None if args.check_labels < 0 else args.check_labels
         train_dataset.check_labels(max_files=limit)
     val_dataset = builder.val_dataset if args.do_eval else None
+    # PaddleSeg evaluates during training with the config's test_config too.
+    eval_options = InferOptions.from_test_config(cfg.test_config, source=f"command line / test_config in {args.config}")
     model = builder.model
     optimizer = builder.optimizer
     losses = builder.loss
@@ -52,7 +55,8 @@ def main(argv=None) -> dict:
     trainer = Trainer(model, train_dataset, optimizer, losses, val_dataset=val_dataset, save_dir=args.save_dir,
                       iters=cfg.iters, batch_size=cfg.batch_size, resume_model=args.resume_model,
                       save_interval=args.save_interval, log_iters=args.log_iters, num_workers=args.num_workers,
-                      keep_checkpoint_max=args.keep_checkpoint_max, do_eval=args.do_eval, use_vdl=args.use_vdl)
+                      keep_checkpoint_max=args.keep_checkpoint_max, do_eval=args.do_eval, use_vdl=args.use_vdl,
+                      eval_options=eval_options)
     return trainer.run()
 
 

@@ -1,6 +1,12 @@
 """Evaluate a trained model on the config's val_dataset.
 
-    python val.py --config configs/encnet/encnet_cityscapes_1024x512_80k.yml --model_path output/best_model/model.pdparams
+    python val.py --config CFG --model_path output/best_model/model.pdparams
+    python val.py --config CFG --model_path M --aug_eval --flip_horizontal
+    python val.py --config CFG --model_path M --aug_eval --scales 0.75 1.0 1.25 1.5 1.75 --flip_horizontal
+    python val.py --config CFG --model_path M --is_slide --crop_size 1024 512 --stride 768 384
+
+The same options can sit in the config under ``test_config:`` (PaddleSeg's keys); flags win.
+Writes metrics.json, confusion_matrix.csv and confusion_matrix.png beside the model.
 """
 from __future__ import annotations
 
@@ -9,31 +15,48 @@ import json
 import os
 
 from paddleseg.utils.cli import add_common_args
+from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p)
     p.add_argument("--model_path", required=True, help="model.pdparams (ours or PaddleSeg's) or a directory holding one")
+    p.add_argument("--batch_size", type=int, default=1,
+                   help="images loaded together; those of equal size run as one batch (default 1)")
     p.add_argument("--save_metrics", default=None,
-                   help="write the metrics as JSON here (default: metrics.json beside the model file)")
+                   help="write the metrics as JSON here (default: metrics.json beside the model file); the "
+                        "confusion matrix CSV/PNG go to the same folder")
+    add_infer_args(p, "--aug_eval")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    import paddle.distributed as dist
     from paddleseg.cvlibs import Config, SegBuilder
+    from paddleseg.core.infer import InferOptions
     from paddleseg.core.val import evaluate
+    from paddleseg.utils import logger
+    from paddleseg.utils.confusion_report import save_confusion_report
     from paddleseg.utils.pretrained import load_entire_model
     from paddleseg.utils.runtime import setup_runtime
-    from paddleseg.utils import logger
 
+    if args.batch_size < 1:
+        raise SystemExit(f"--batch_size must be >= 1, got {args.batch_size}")
     setup_runtime(args.device, args.num_threads, seed=None)
+    if dist.get_world_size() > 1:
+        dist.init_parallel_env()
     cfg = Config(args.config, opts=args.opts)
+    options = InferOptions.from_test_config(cfg.test_config, infer_overrides(args),
+                                            source=f"command line / test_config in {args.config}")
     builder = SegBuilder(cfg)
     model = builder.model
     load_entire_model(model, args.model_path)
-    result = evaluate(model, builder.val_dataset, num_workers=args.num_workers)
+    result = evaluate(model, builder.val_dataset, num_workers=args.num_workers, options=options,
+                      batch_size=args.batch_size)
+    if dist.get_rank() != 0:
+        return result
     out = args.save_metrics
     if out is None:
         model_dir = args.model_path if os.path.isdir(args.model_path) else os.path.dirname(args.model_path)
@@ -41,7 +64,8 @@ def main(argv=None) -> dict:
     try:
         with open(out, "w") as f:
             json.dump(result, f, indent=2)
-        logger.info(f"Metrics written to {out}")
+        paths = save_confusion_report(result, os.path.dirname(os.path.abspath(out)))
+        logger.info(f"Metrics written to {out}; confusion matrix: {paths['csv']}, {paths['png']}")
     except OSError as e:
         logger.warning(f"could not write metrics to {out}: {e}")
     return result

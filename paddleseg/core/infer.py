@@ -1,10 +1,100 @@
-"""Inference helpers: run the model on a batch and map logits back to the original image size."""
+"""Inference: whole image, sliding window, flips and scales, all on the device.
+
+Every path returns N x C x H x W scores at the original image size: logits for a single plain
+pass, and for augmented inference the mean over passes of softmax probabilities (``fuse='prob'``,
+PaddleSeg's and mmseg's choice) or of logits (``fuse='logit'``). Nothing of image size leaves the
+device: windows are cut, batched and accumulated as tensors.
+"""
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import paddle
 import paddle.nn.functional as F
+
+FUSE_MODES = ("prob", "logit")
+
+
+@dataclass
+class InferOptions:
+    """How to predict one image (PaddleSeg's ``test_config`` keys).
+
+    Attributes:
+        aug: use ``scales`` and the flips (PaddleSeg's ``aug_eval`` / ``aug_pred``).
+        scales: image scale factors for multi-scale inference (only with ``aug``).
+        flip_horizontal: add horizontally flipped passes (only with ``aug``).
+        flip_vertical: add vertically flipped passes (only with ``aug``; with both flips, the
+            doubly flipped pass is added too, as PaddleSeg does).
+        is_slide: sliding-window inference instead of whole image.
+        crop_size: window (width, height) for ``is_slide``.
+        stride: window step (width, height) for ``is_slide``.
+        fuse: average softmax probabilities ('prob') or logits ('logit') over augmented passes.
+        crops_per_batch: windows run through the model together (memory vs speed).
+    """
+
+    aug: bool = False
+    scales: Tuple[float, ...] = (1.0,)
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+    is_slide: bool = False
+    crop_size: Optional[Tuple[int, int]] = None
+    stride: Optional[Tuple[int, int]] = None
+    fuse: str = "prob"
+    crops_per_batch: int = 4
+    source: str = field(default="", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        where = f" ({self.source})" if self.source else ""
+        if isinstance(self.scales, (int, float)):
+            self.scales = (float(self.scales),)
+        self.scales = tuple(float(s) for s in self.scales)
+        if not self.scales or any(s <= 0 for s in self.scales):
+            raise ValueError(f"scales={list(self.scales)} must be positive numbers{where}")
+        if self.fuse not in FUSE_MODES:
+            raise ValueError(f"fuse={self.fuse!r} must be one of {list(FUSE_MODES)}{where}")
+        if self.crops_per_batch < 1:
+            raise ValueError(f"crops_per_batch={self.crops_per_batch} must be >= 1{where}")
+        if self.is_slide:
+            for name in ("crop_size", "stride"):
+                value = getattr(self, name)
+                if value is None or len(value) != 2 or any(int(v) < 1 for v in value):
+                    raise ValueError(f"sliding-window inference needs {name} as two positive integers "
+                                     f"(width, height), got {value}{where}")
+                setattr(self, name, (int(value[0]), int(value[1])))
+        if not self.aug and (self.flip_horizontal or self.flip_vertical or self.scales != (1.0,)):
+            raise ValueError(f"scales / flip_horizontal / flip_vertical take effect only with aug_eval "
+                             f"(aug_pred); add --aug_eval or drop them{where}")
+
+    @classmethod
+    def from_test_config(cls, test_config: Optional[Dict[str, Any]], overrides: Optional[Dict[str, Any]] = None,
+                         source: str = "", aug_key: str = "aug_eval") -> "InferOptions":
+        """Merge a config's ``test_config`` with command-line ``overrides`` (non-None values win).
+
+        ``aug_key`` is PaddleSeg's name for the switch: ``aug_eval`` in val, ``aug_pred`` in predict.
+        Unknown keys are an error naming them and ``source``.
+        """
+        known = {f.name for f in fields(cls)} - {"aug", "source"}
+        merged: Dict[str, Any] = {}
+        for key, value in dict(test_config or {}).items():
+            if key in ("aug_eval", "aug_pred"):
+                key = "aug"
+            elif key not in known:
+                raise ValueError(f"unknown test_config key {key!r} in {source or 'the config'}; known: "
+                                 f"{sorted(known | {aug_key})}")
+            merged[key] = value
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                merged["aug" if key in ("aug_eval", "aug_pred") else key] = value
+        return cls(source=source, **merged)
+
+    def describe(self) -> str:
+        parts = ["slide " + f"crop {self.crop_size[0]}x{self.crop_size[1]} stride {self.stride[0]}x{self.stride[1]}"
+                 if self.is_slide else "whole image"]
+        if self.aug:
+            flips = [n for n, on in (("horizontal", self.flip_horizontal), ("vertical", self.flip_vertical)) if on]
+            parts.append(f"scales {list(self.scales)}, flips {flips or 'none'}, fuse {self.fuse}")
+        return "; ".join(parts)
 
 
 def reverse_transform(logits: paddle.Tensor, trans_info: Sequence[Tuple[str, Sequence[int]]],
@@ -28,15 +118,104 @@ def reverse_transform(logits: paddle.Tensor, trans_info: Sequence[Tuple[str, Seq
     return logits
 
 
-def inference(model: paddle.nn.Layer, img: paddle.Tensor, trans_info=None,
-              ori_shape: Tuple[int, int] = None) -> paddle.Tensor:
-    """Whole-image logits (N x C x H x W) at the original image size."""
+def model_logits(model: paddle.nn.Layer, img: paddle.Tensor) -> paddle.Tensor:
+    """The model's first (main) output."""
     outputs = model(img)
     if not isinstance(outputs, (list, tuple)):
         raise TypeError(f"{type(model).__name__}.forward must return a list of outputs, got {type(outputs).__name__}")
-    logits = outputs[0]
+    return outputs[0]
+
+
+def slide_windows(height: int, width: int, crop_size: Tuple[int, int],
+                  stride: Tuple[int, int]) -> List[Tuple[int, int, int, int]]:
+    """Windows ``(y1, y2, x1, x2)`` covering the image; the last row/column is shifted back so
+    every window lies inside the image and, when the image is at least the crop, has the crop's
+    size (PaddleSeg's and mmseg's placement)."""
+    crop_w, crop_h = crop_size
+    stride_w, stride_h = stride
+
+    def starts(size: int, crop: int, step: int) -> List[Tuple[int, int]]:
+        count = max(-(-(size - crop) // step), 0) + 1
+        spans = []
+        for i in range(count):
+            end = min(i * step + crop, size)
+            spans.append((max(end - crop, 0), end))
+        return spans
+    return [(y1, y2, x1, x2) for y1, y2 in starts(height, crop_h, stride_h) for x1, x2 in starts(width, crop_w, stride_w)]
+
+
+def slide_inference(model: paddle.nn.Layer, img: paddle.Tensor, crop_size: Tuple[int, int],
+                    stride: Tuple[int, int], crops_per_batch: int = 4) -> paddle.Tensor:
+    """Mean logits over overlapping windows (N x C x H x W, the input's size).
+
+    Windows of one size are stacked and run ``crops_per_batch`` at a time; each window's logits
+    are added into one device accumulator and divided by how many windows covered each pixel.
+    """
+    n, _, height, width = img.shape
+    windows = slide_windows(height, width, crop_size, stride)
+    total: Optional[paddle.Tensor] = None
+    count = paddle.zeros([1, 1, height, width], dtype="float32")
+    for start in range(0, len(windows), crops_per_batch):
+        chunk = windows[start:start + crops_per_batch]
+        crops = paddle.concat([img[:, :, y1:y2, x1:x2] for y1, y2, x1, x2 in chunk], axis=0)
+        logits = model_logits(model, crops)
+        if total is None:
+            total = paddle.zeros([n, logits.shape[1], height, width], dtype=logits.dtype)
+        for i, (y1, y2, x1, x2) in enumerate(chunk):
+            total[:, :, y1:y2, x1:x2] += logits[i * n:(i + 1) * n]
+            count[:, :, y1:y2, x1:x2] += 1.0
+    return total / count.astype(total.dtype)
+
+
+def _single_pass(model: paddle.nn.Layer, img: paddle.Tensor, options: InferOptions) -> paddle.Tensor:
+    if options.is_slide:
+        return slide_inference(model, img, options.crop_size, options.stride, options.crops_per_batch)
+    return model_logits(model, img)
+
+
+def _flip_axes(options: InferOptions) -> List[List[int]]:
+    axes: List[List[int]] = [[]]
+    if options.flip_horizontal:
+        axes.append([3])
+    if options.flip_vertical:
+        axes.append([2])
+    if options.flip_horizontal and options.flip_vertical:
+        axes.append([2, 3])
+    return axes
+
+
+def aug_inference(model: paddle.nn.Layer, img: paddle.Tensor, options: InferOptions) -> paddle.Tensor:
+    """Mean over scales x flips of softmax probabilities (or logits), at the input's size."""
+    height, width = img.shape[2], img.shape[3]
+    total: Optional[paddle.Tensor] = None
+    passes = 0
+    for scale in options.scales:
+        size = [int(height * scale + 0.5), int(width * scale + 0.5)]
+        scaled = img if scale == 1.0 else F.interpolate(img, size=size, mode="bilinear", align_corners=False)
+        for axes in _flip_axes(options):
+            out = _single_pass(model, paddle.flip(scaled, axes) if axes else scaled, options)
+            if axes:
+                out = paddle.flip(out, axes)
+            if scale != 1.0:
+                out = F.interpolate(out, size=[height, width], mode="bilinear", align_corners=False)
+            if options.fuse == "prob":
+                out = F.softmax(out, axis=1)
+            total = out if total is None else total + out
+            passes += 1
+    return total / passes
+
+
+def inference(model: paddle.nn.Layer, img: paddle.Tensor, trans_info=None,
+              ori_shape: Optional[Tuple[int, int]] = None, options: Optional[InferOptions] = None) -> paddle.Tensor:
+    """Scores (N x C x H x W) for a batch of same-size images, at the original image size.
+
+    ``trans_info`` (one image's records; the batch shares them) undoes resize/padding transforms;
+    ``ori_shape`` then resizes to the label's size if it still differs.
+    """
+    options = options or InferOptions()
+    scores = aug_inference(model, img, options) if options.aug else _single_pass(model, img, options)
     if trans_info:
-        logits = reverse_transform(logits, trans_info)
-    if ori_shape is not None and tuple(logits.shape[-2:]) != tuple(ori_shape):
-        logits = F.interpolate(logits, size=list(ori_shape), mode="bilinear", align_corners=False)
-    return logits
+        scores = reverse_transform(scores, trans_info)
+    if ori_shape is not None and tuple(scores.shape[-2:]) != tuple(ori_shape):
+        scores = F.interpolate(scores, size=list(ori_shape), mode="bilinear", align_corners=False)
+    return scores

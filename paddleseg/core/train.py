@@ -19,6 +19,7 @@ from ..utils import logger
 from ..utils import checkpoint as ckpt
 from ..utils.timer import Stopwatch, TimeAverager, format_eta
 from .data import build_loader
+from .infer import InferOptions
 from .val import evaluate
 
 
@@ -40,7 +41,7 @@ class Trainer:
                  val_dataset: Optional[paddle.io.Dataset] = None, save_dir: str = "output", iters: int = 10000,
                  batch_size: int = 2, resume_model: Optional[str] = None, save_interval: int = 1000,
                  log_iters: int = 10, num_workers: int = 0, keep_checkpoint_max: int = 5,
-                 do_eval: bool = False, use_vdl: bool = False) -> None:
+                 do_eval: bool = False, use_vdl: bool = False, eval_options: Optional[InferOptions] = None) -> None:
         if iters < 1:
             raise ValueError(f"iters must be >= 1, got {iters}")
         if batch_size < 1:
@@ -56,6 +57,7 @@ class Trainer:
         self.log_iters = max(1, log_iters)
         self.num_workers, self.keep_checkpoint_max = num_workers, keep_checkpoint_max
         self.do_eval, self.use_vdl = do_eval, use_vdl
+        self.eval_options = eval_options
         self.resume_model = resume_model
         self.iter = 0
         self.epoch = 0
@@ -140,7 +142,7 @@ class Trainer:
     def _evaluate(self) -> Optional[float]:
         if not (self.do_eval and self.val_dataset is not None):
             return None
-        result = evaluate(self.model, self.val_dataset, num_workers=self.num_workers)
+        result = evaluate(self.model, self.val_dataset, num_workers=self.num_workers, options=self.eval_options)
         miou = result["mIoU"]
         if miou > self.best_miou:
             self.best_miou, self.best_iter = miou, self.iter

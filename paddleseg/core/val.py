@@ -1,55 +1,105 @@
-"""Whole-image evaluation: confusion matrix on the device, metrics and a readable report."""
+"""Evaluation: confusion matrix on the device, whole / slide / flip / multi-scale inference,
+batches of same-size images, multi-process gathering, and a readable report."""
 from __future__ import annotations
 
 import time
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
 import paddle
+import paddle.distributed as dist
 from tqdm import tqdm
 
 from ..utils import logger
 from ..utils.metrics import confusion_matrix, metrics_from_confusion
-from .data import build_loader
-from .infer import inference
+from .infer import InferOptions, inference
+
+
+def _as_list(batch: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return batch
+
+
+def _as_tensor(value: Any) -> paddle.Tensor:
+    # The DataLoader hands back tensors in worker mode and NumPy arrays otherwise.
+    return value if isinstance(value, paddle.Tensor) else paddle.to_tensor(value)
+
+
+def _same_size_groups(samples: List[Dict[str, Any]]) -> Iterable[List[Dict[str, Any]]]:
+    """Split a loaded batch into groups that can be stacked and mapped back together."""
+    groups: Dict[tuple, List[Dict[str, Any]]] = {}
+    for sample in samples:
+        records = tuple((op, tuple(size)) for op, size in sample.get("trans_info") or [])
+        key = (tuple(sample["img"].shape), tuple(sample["label"].shape), records)
+        groups.setdefault(key, []).append(sample)
+    return groups.values()
+
+
+def _rank_subset(dataset: paddle.io.Dataset) -> paddle.io.Dataset:
+    """Every world_size-th sample for this rank (no padding, so no image is counted twice)."""
+    world, rank = dist.get_world_size(), dist.get_rank()
+    if world <= 1:
+        return dataset
+    return paddle.io.Subset(dataset, list(range(rank, len(dataset), world)))
 
 
 def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_workers: int = 0,
-             print_detail: bool = True, progress: bool = True) -> Dict:
-    """Evaluate ``model`` on ``eval_dataset`` (batch 1, whole image); returns the metrics dict.
+             print_detail: bool = True, progress: bool = True, options: Optional[InferOptions] = None,
+             batch_size: int = 1) -> Dict:
+    """Evaluate ``model`` on ``eval_dataset``; returns the metrics dict (rank 0 logs it).
 
-    Predictions are mapped back to the original label size through the dataset's ``trans_info``.
+    Args:
+        model: the segmentation model (switched to eval mode for the run, restored after).
+        eval_dataset: yields ``img``, ``label`` and ``trans_info``; predictions are mapped back
+            to the label's size through ``trans_info``.
+        num_workers: data-loading worker processes.
+        print_detail: log the start line and the report.
+        progress: show a progress bar with images/s.
+        options: whole / slide / flip / multi-scale settings (default: whole image).
+        batch_size: images loaded together; those of equal size (and transform records) run
+            through the model as one batch.
+
+    Under ``paddle.distributed.launch`` each rank evaluates its share of the images and the
+    confusion matrices are summed across ranks before the metrics are computed.
     """
+    options = options or InferOptions()
     num_classes = int(eval_dataset.num_classes)
     ignore_index = int(getattr(eval_dataset, "ignore_index", 255))
-    loader = build_loader(eval_dataset, batch_size=1, shuffle=False, drop_last=False, num_workers=num_workers)
+    shard = _rank_subset(eval_dataset)
+    loader = paddle.io.DataLoader(shard, batch_size=batch_size, shuffle=False, drop_last=False,
+                                  num_workers=num_workers, collate_fn=_as_list, return_list=True)
+    show = print_detail and dist.get_rank() == 0
     was_training = model.training
     model.eval()
     cm = paddle.zeros([num_classes, num_classes], dtype="int64")
     start = time.perf_counter()
-    total = len(loader)
-    if print_detail:
-        logger.info(f"Start evaluating (total_samples: {len(eval_dataset)}, total_iters: {total})...")
-    bar = tqdm(loader, total=total, desc="eval", unit="img", disable=not (progress and print_detail),
+    if show:
+        logger.info(f"Start evaluating (total_samples: {len(eval_dataset)}, batch_size: {batch_size}, "
+                    f"{options.describe()})...")
+    bar = tqdm(total=len(shard), desc="eval", unit="img", disable=not (progress and show),
                dynamic_ncols=True, leave=False)
     with paddle.no_grad():
-        for batch in bar:
-            label = batch["label"]
-            logits = inference(model, batch["img"], trans_info=batch.get("trans_info", [None])[0],
-                               ori_shape=tuple(label.shape[-2:]))
-            pred = paddle.argmax(logits, axis=1)
-            cm += confusion_matrix(pred, label, num_classes, ignore_index)
+        for samples in loader:
+            for group in _same_size_groups(samples):
+                img = paddle.stack([_as_tensor(s["img"]) for s in group])
+                label = paddle.stack([_as_tensor(s["label"]) for s in group])
+                scores = inference(model, img, trans_info=group[0].get("trans_info"),
+                                   ori_shape=tuple(label.shape[-2:]), options=options)
+                cm += confusion_matrix(paddle.argmax(scores, axis=1), label, num_classes, ignore_index)
+                bar.update(len(group))
     bar.close()
+    if dist.get_world_size() > 1:
+        dist.all_reduce(cm)
     if was_training:
         model.train()
     elapsed = time.perf_counter() - start
     names = getattr(eval_dataset, "CLASS_NAMES", None) or getattr(eval_dataset, "NAMES", None)
     if names is not None and len(names) != num_classes:
         names = None
-    result = metrics_from_confusion(cm.numpy(), class_names=names)
-    result["num_images"] = len(eval_dataset)
-    result["seconds"] = elapsed
-    if print_detail:
+    matrix = cm.numpy()
+    result = metrics_from_confusion(matrix, class_names=names)
+    result.update(num_images=len(eval_dataset), seconds=elapsed, images_per_second=len(eval_dataset) / elapsed,
+                  inference=options.describe(), confusion_matrix=matrix.tolist())
+    if show:
         logger.info(format_report(result))
     return result
 
@@ -59,7 +109,7 @@ def format_report(result: Dict) -> str:
     lines = [
         f"[EVAL] #Images: {result['num_images']} mIoU: {result['mIoU']:.4f} Acc: {result['Acc']:.4f} "
         f"Kappa: {result['Kappa']:.4f} Dice: {result['mDice']:.4f} mAcc: {result['mAcc']:.4f} "
-        f"({result['seconds']:.1f}s)"
+        f"({result['seconds']:.1f}s, {result.get('images_per_second', 0):.2f} img/s)"
     ]
     names = result["class_names"]
     width = max(8, max(len(n) for n in names))
