@@ -1,0 +1,140 @@
+"""Predict segmentation masks for images with a trained model.
+
+    python tools/predict.py --config CFG --model_path M --image_path IMG_OR_DIR_OR_LIST --save_dir out
+    python tools/predict.py ... --aug_pred --scales 0.75 1.0 1.25 --flip_horizontal
+    python tools/predict.py ... --is_slide --crop_size 1024 512 --stride 768 384
+
+IMG_OR_DIR_OR_LIST: one image, a folder (searched recursively) or a .txt file with one image path
+per line (relative paths are relative to the list's folder; anything after the first
+whitespace, e.g. a label path, is ignored). Writes, under --save_dir, keeping sub-folders:
+  pseudo_color_prediction/NAME.png  the mask in the dataset's colours (Cityscapes palette for Cityscapes)
+  added_prediction/NAME.jpg         the mask blended over the image
+  label_prediction/NAME.png         class ids (uint8), for scripts
+Unreadable images are reported and skipped; the command then exits with status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Tuple
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from paddleseg.utils.cli import add_common_args  # noqa: E402
+from paddleseg.utils.infer_cli import add_infer_args, infer_overrides  # noqa: E402
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def collect_images(image_path: str) -> Tuple[List[str], str]:
+    """(image paths, the folder output names are made relative to)."""
+    if os.path.isdir(image_path):
+        found = sorted(os.path.join(root, name) for root, _, names in os.walk(image_path) for name in names
+                       if name.lower().endswith(IMAGE_EXTENSIONS))
+        if not found:
+            raise SystemExit(f"--image_path {image_path}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
+        return found, image_path
+    if not os.path.isfile(image_path):
+        raise SystemExit(f"--image_path {image_path} does not exist")
+    if image_path.lower().endswith(".txt"):
+        base = os.path.dirname(os.path.abspath(image_path))
+        paths = []
+        with open(image_path) as f:
+            for line in f:
+                if line.strip():
+                    item = line.split()[0]
+                    paths.append(item if os.path.isabs(item) else os.path.join(base, item))
+        if not paths:
+            raise SystemExit(f"--image_path {image_path}: the list is empty")
+        return paths, base
+    return [image_path], os.path.dirname(os.path.abspath(image_path))
+
+
+def output_name(path: str, base: str) -> str:
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(base))
+    if rel.startswith(".."):
+        rel = os.path.basename(path)
+    return os.path.splitext(rel)[0]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(p)
+    p.add_argument("--model_path", required=True, help="model.pdparams or a directory holding one")
+    p.add_argument("--image_path", required=True, help="an image, a folder of images or a .txt list")
+    p.add_argument("--save_dir", default="output/result", help="where the masks go (default output/result)")
+    p.add_argument("--overlay_weight", type=float, default=0.6, help="image weight in the blended output")
+    add_infer_args(p, "--aug_pred")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> List[str]:
+    """Runs prediction; returns the pseudo-colour mask paths written."""
+    args = parse_args(argv)
+    import cv2
+    import numpy as np
+    import paddle
+    from tqdm import tqdm
+
+    from paddleseg.core.infer import InferOptions, inference
+    from paddleseg.cvlibs import Config, SegBuilder
+    from paddleseg.transforms import Compose
+    from paddleseg.transforms.io import read_image
+    from paddleseg.utils import logger
+    from paddleseg.utils.pretrained import load_entire_model
+    from paddleseg.utils.runtime import setup_runtime
+    from paddleseg.utils.visualize import colorize, overlay, palette_for, write_rgb
+
+    images, base = collect_images(args.image_path)
+    setup_runtime(args.device, args.num_threads, seed=None)
+    cfg = Config(args.config, opts=args.opts)
+    options = InferOptions.from_test_config(cfg.test_config, infer_overrides(args),
+                                            source=f"command line / test_config in {args.config}",
+                                            aug_key="aug_pred")
+    builder = SegBuilder(cfg)
+    model = builder.model
+    load_entire_model(model, args.model_path)
+    model.eval()
+    transforms = Compose(builder.val_transforms)
+    palette = None
+    logger.info(f"Predicting {len(images)} image(s) ({options.describe()}) into {args.save_dir}")
+
+    written, failed = [], []
+    with paddle.no_grad():
+        for path in tqdm(images, desc="predict", unit="img", dynamic_ncols=True):
+            try:
+                original = read_image(path, channels=3, to_rgb=True)   # decoded once, RGB float32
+            except (OSError, ValueError) as e:
+                logger.error(f"skipped {path}: {e}")
+                failed.append(path)
+                continue
+            data = transforms({"img": original.copy()})
+            scores = inference(model, paddle.to_tensor(data["img"][None]), trans_info=data["trans_info"],
+                               ori_shape=original.shape[:2], options=options)
+            if palette is None:
+                palette = palette_for(builder.val_dataset_class, scores.shape[1])
+            pred = paddle.argmax(scores, axis=1)[0].numpy().astype(np.uint8)
+            name = output_name(path, base)
+            color = colorize(pred, palette)
+            outputs = {"pseudo_color_prediction": (name + ".png", color),
+                       "added_prediction": (name + ".jpg", overlay(original.astype(np.uint8), color, args.overlay_weight))}
+            for folder, (file_name, rgb) in outputs.items():
+                out = os.path.join(args.save_dir, folder, file_name)
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                write_rgb(out, rgb)
+            label_out = os.path.join(args.save_dir, "label_prediction", name + ".png")
+            os.makedirs(os.path.dirname(label_out), exist_ok=True)
+            cv2.imwrite(label_out, pred)
+            written.append(os.path.join(args.save_dir, "pseudo_color_prediction", name + ".png"))
+    logger.info(f"Wrote {len(written)} prediction(s) to {args.save_dir}")
+    if failed:
+        logger.error(f"{len(failed)} image(s) could not be read: {failed}")
+        raise SystemExit(1)
+    return written
+
+
+if __name__ == "__main__":
+    main()
