@@ -45,9 +45,9 @@ def test_flip_of_flip_equivariant_model_equals_whole_image(img):
     whole = inference(model, img)
     for flips in ({"flip_horizontal": True}, {"flip_vertical": True},
                   {"flip_horizontal": True, "flip_vertical": True}):
-        aug = inference(model, img, options=InferOptions(aug=True, **flips))
+        aug = inference(model, img, options=InferOptions(aug=True, fuse="prob", **flips))
         np.testing.assert_allclose(aug.numpy(), F.softmax(whole, axis=1).numpy(), atol=1e-6)
-        logit = inference(model, img, options=InferOptions(aug=True, fuse="logit", **flips))
+        logit = inference(model, img, options=InferOptions(aug=True, **flips))   # default: logits
         np.testing.assert_allclose(logit.numpy(), whole.numpy(), atol=1e-5)
 
 
@@ -102,7 +102,7 @@ def test_slide_windows_cover_the_image_inside_its_bounds():
 
 def test_multi_scale_averages_resized_probabilities(img):
     model = Pointwise()
-    opts = InferOptions(aug=True, scales=[0.5, 1.0])
+    opts = InferOptions(aug=True, scales=[0.5, 1.0], fuse="prob")
     out = inference(model, img, options=opts)
     small = F.interpolate(img, size=[int(37 * 0.5 + 0.5), int(53 * 0.5 + 0.5)], mode="bilinear")
     half = F.interpolate(model(small)[0], size=[37, 53], mode="bilinear")

@@ -1,9 +1,10 @@
 """Inference: whole image, sliding window, flips and scales, all on the device.
 
 Every path returns N x C x H x W scores at the original image size: logits for a single plain
-pass, and for augmented inference the mean over passes of softmax probabilities (``fuse='prob'``,
-PaddleSeg's and mmseg's choice) or of logits (``fuse='logit'``). Nothing of image size leaves the
-device: windows are cut, batched and accumulated as tensors.
+pass, and for augmented inference the mean over passes of logits (``fuse='logit'``, PaddleSeg
+2.8's choice and the default, so its published flip / multi-scale numbers reproduce) or of softmax
+probabilities (``fuse='prob'``, mmseg's). Nothing of image size leaves the device: windows are
+cut, batched and accumulated as tensors.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ class InferOptions:
         is_slide: sliding-window inference instead of whole image.
         crop_size: window (width, height) for ``is_slide``.
         stride: window step (width, height) for ``is_slide``.
-        fuse: average softmax probabilities ('prob') or logits ('logit') over augmented passes.
+        fuse: average logits ('logit', PaddleSeg 2.8) or softmax probabilities ('prob', mmseg)
+            over augmented passes.
         crops_per_batch: windows run through the model together (memory vs speed).
     """
 
@@ -40,7 +42,7 @@ class InferOptions:
     is_slide: bool = False
     crop_size: Optional[Tuple[int, int]] = None
     stride: Optional[Tuple[int, int]] = None
-    fuse: str = "prob"
+    fuse: str = "logit"
     crops_per_batch: int = 4
     source: str = field(default="", repr=False, compare=False)
 
@@ -185,7 +187,7 @@ def _flip_axes(options: InferOptions) -> List[List[int]]:
 
 
 def aug_inference(model: paddle.nn.Layer, img: paddle.Tensor, options: InferOptions) -> paddle.Tensor:
-    """Mean over scales x flips of softmax probabilities (or logits), at the input's size."""
+    """Mean over scales x flips of logits (or softmax probabilities), at the input's size."""
     height, width = img.shape[2], img.shape[3]
     total: Optional[paddle.Tensor] = None
     passes = 0

@@ -14,7 +14,8 @@ def add_infer_args(parser: argparse.ArgumentParser, aug_flag: str = "--aug_eval"
     g.add_argument("--flip_horizontal", action="store_true", default=None, help="add horizontally flipped passes")
     g.add_argument("--flip_vertical", action="store_true", default=None, help="add vertically flipped passes")
     g.add_argument("--fuse", choices=["prob", "logit"], default=None,
-                   help="average softmax probabilities (default) or logits over augmented passes")
+                   help="average logits (default, as PaddleSeg) or softmax probabilities (as mmseg) over "
+                        "augmented passes")
     g.add_argument("--is_slide", action="store_true", default=None, help="sliding-window inference")
     g.add_argument("--crop_size", type=int, nargs=2, default=None, metavar=("W", "H"), help="slide window size")
     g.add_argument("--stride", type=int, nargs=2, default=None, metavar=("W", "H"), help="slide window step")
