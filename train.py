@@ -22,8 +22,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--keep_checkpoint_max", type=int, default=5, help="iter_N checkpoints to keep")
     p.add_argument("--resume_model", default=None,
                    help="checkpoint directory (output/iter_N) to resume from, or 'auto' for the newest in --save_dir")
-    p.add_argument("--seed", type=int, default=None, help="random seed for Paddle, NumPy and Python")
-    p.add_argument("--use_vdl", action="store_true", help="also log scalars to VisualDL in <save_dir>/vdl")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed for Paddle, NumPy, Python, the data order and every augmentation (default: random, "
+                        "kept in checkpoints so a resumed run continues the same stream)")
+    p.add_argument("--use_vdl", action="store_true",
+                   help="also log to VisualDL in <save_dir>/vdl: losses, lr, ips, eval metrics, prediction images")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"],
+                   help="mixed precision on GPU (fp16 with dynamic loss scaling); CPU stays fp32")
+    p.add_argument("--amp_level", default="O1", choices=["O1", "O2"],
+                   help="O1: listed ops in low precision; O2: the whole model, fp32 master weights")
+    p.add_argument("--accumulate_steps", type=int, default=1,
+                   help="micro-batches per optimizer step (emulates a larger batch on fewer cards)")
     p.add_argument("--check_labels", type=int, default=100, metavar="N",
                    help="scan N training labels (spread over the list) for out-of-range values before training (0: off, -1: all)")
     return p.parse_args(argv)
@@ -31,6 +40,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    import paddle
     from paddleseg.cvlibs import Config, SegBuilder
     from paddleseg.core.infer import InferOptions
     from paddleseg.core.train import Trainer
@@ -38,6 +48,8 @@ def main(argv=None) -> dict:
     from paddleseg.utils.runtime import setup_runtime
 
     setup_runtime(args.device, args.num_threads, args.seed)
+    if paddle.distributed.get_world_size() > 1:
+        paddle.distributed.init_parallel_env()
     cfg = Config(args.config, learning_rate=args.learning_rate, batch_size=args.batch_size, iters=args.iters,
                  opts=args.opts)
     builder = SegBuilder(cfg)
@@ -56,7 +68,8 @@ def main(argv=None) -> dict:
                       iters=cfg.iters, batch_size=cfg.batch_size, resume_model=args.resume_model,
                       save_interval=args.save_interval, log_iters=args.log_iters, num_workers=args.num_workers,
                       keep_checkpoint_max=args.keep_checkpoint_max, do_eval=args.do_eval, use_vdl=args.use_vdl,
-                      eval_options=eval_options)
+                      eval_options=eval_options, seed=args.seed, precision=args.precision,
+                      amp_level=args.amp_level, accumulate_steps=args.accumulate_steps)
     return trainer.run()
 
 

@@ -1,4 +1,4 @@
-"""Iteration-based single-process trainer.
+"""Iteration-based trainer: one device, or data-parallel under paddle.distributed.launch.
 
 ``Trainer.run`` is a loop of named steps: fetch a batch, train on it, log, evaluate and checkpoint.
 Each step is a short method so the loop reads like the recipe it implements.
@@ -8,23 +8,31 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import time
 from collections import deque
 from typing import Any, Dict, Iterator, List, Optional
 
 import numpy as np
 import paddle
+import paddle.distributed as dist
 
 from ..utils import logger
 from ..utils import checkpoint as ckpt
 from ..utils.timer import Stopwatch, TimeAverager, format_eta
-from .data import build_loader
+from .amp import MixedPrecision
+from .data import build_train_loader
 from .infer import InferOptions
 from .val import evaluate
+from .vdl_images import log_predictions
 
 
 class Trainer:
     """Trains ``model`` for ``iters`` iterations with ``losses`` (a ``MultiOutputLoss``).
+
+    Runs on one device or, under ``paddle.distributed.launch``, data-parallel on every rank
+    (``paddle.DataParallel``; BatchNorm becomes SyncBatchNorm on GPUs). Rank 0 alone logs and
+    writes checkpoints; logged losses are averaged over ranks and ips is the global figure.
 
     Args:
         model: the segmentation model; in training mode it returns a list of outputs.
@@ -33,7 +41,13 @@ class Trainer:
         losses: callable ``(outputs, label) -> (total, [per-output losses])``.
         val_dataset: evaluated every ``save_interval`` iterations when ``do_eval`` is set.
         save_dir: where ``iter_N/``, ``best_model/`` and ``train_log.jsonl`` go.
+        iters: optimizer steps to train for.
+        batch_size: samples per rank per step (per micro-batch with ``accumulate_steps``).
         resume_model: an ``iter_N`` checkpoint directory, or ``auto`` for the newest complete one in save_dir.
+        seed: data order and augmentation seed (drawn at random and kept in checkpoints when None).
+        precision, amp_level: mixed precision (see :mod:`paddleseg.core.amp`).
+        accumulate_steps: micro-batches whose gradients add up to one optimizer step.
+        eval_options: inference settings of the periodic evaluation.
     """
 
     def __init__(self, model: paddle.nn.Layer, train_dataset: paddle.io.Dataset,
@@ -41,13 +55,19 @@ class Trainer:
                  val_dataset: Optional[paddle.io.Dataset] = None, save_dir: str = "output", iters: int = 10000,
                  batch_size: int = 2, resume_model: Optional[str] = None, save_interval: int = 1000,
                  log_iters: int = 10, num_workers: int = 0, keep_checkpoint_max: int = 5,
-                 do_eval: bool = False, use_vdl: bool = False, eval_options: Optional[InferOptions] = None) -> None:
+                 do_eval: bool = False, use_vdl: bool = False, eval_options: Optional[InferOptions] = None,
+                 seed: Optional[int] = None, precision: str = "fp32", amp_level: str = "O1",
+                 accumulate_steps: int = 1) -> None:
         if iters < 1:
             raise ValueError(f"iters must be >= 1, got {iters}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if len(train_dataset) < batch_size:
-            raise ValueError(f"train dataset has {len(train_dataset)} samples, fewer than batch_size {batch_size}")
+        if accumulate_steps < 1:
+            raise ValueError(f"accumulate_steps must be >= 1, got {accumulate_steps}")
+        self.world_size, self.rank = dist.get_world_size(), dist.get_rank()
+        if len(train_dataset) < batch_size * self.world_size:
+            raise ValueError(f"train dataset has {len(train_dataset)} samples, fewer than batch_size {batch_size}"
+                             + (f" x {self.world_size} ranks" if self.world_size > 1 else ""))
         if do_eval and val_dataset is None:
             raise ValueError("--do_eval needs a val_dataset in the config")
         self.model, self.optimizer, self.losses = model, optimizer, losses
@@ -59,14 +79,22 @@ class Trainer:
         self.do_eval, self.use_vdl = do_eval, use_vdl
         self.eval_options = eval_options
         self.resume_model = resume_model
+        self.seed = seed
+        self.accumulate_steps = accumulate_steps
+        self.amp = MixedPrecision(precision, amp_level)
         self.iter = 0
         self.epoch = 0
         self.best_miou = -1.0
         self.best_iter = -1
         self.history: List[Dict[str, Any]] = []
         self._vdl = None
+        self._net: paddle.nn.Layer = model   # what the forward pass calls (DataParallel when distributed)
 
-    # ------------------------------------------------------------------ steps
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    # ------------------------------------------------------------------ set-up
     def _resume(self) -> None:
         path = self.resume_model
         if not path:
@@ -80,61 +108,99 @@ class Trainer:
         self.iter = int(meta["iter"])
         self.best_miou = float(meta.get("best_miou", -1.0))
         self.best_iter = int(meta.get("best_iter", -1))
+        if self.seed is None and "data_seed" in meta:
+            self.seed = int(meta["data_seed"])   # the same data order as before the interruption
+        self.amp.set_state_dict(meta.get("grad_scaler"))
+
+    def _prepare_model(self) -> None:
+        """AMP O2 decoration, then SyncBatchNorm + DataParallel when several ranks train."""
+        self.model, self.optimizer = self.amp.decorate(self.model, self.optimizer)
+        self._net = self.model
+        if self.world_size > 1:
+            if self.amp.on_accelerator:   # SyncBatchNorm has no CPU kernel
+                self._net = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+            self._net = paddle.DataParallel(self._net)
 
     def _batches(self) -> Iterator[Dict[str, Any]]:
-        """Endless stream of training batches, epoch after epoch."""
-        loader = build_loader(self.train_dataset, self.batch_size, shuffle=True, drop_last=True,
-                              num_workers=self.num_workers)
-        while True:
-            self.epoch += 1
-            for batch in loader:
-                yield batch
+        """Endless micro-batches, continuing exactly where iteration ``self.iter`` left off."""
+        loader = build_train_loader(self.train_dataset, self.batch_size, self.seed,
+                                    start_iter=self.iter * self.accumulate_steps, rank=self.rank,
+                                    world_size=self.world_size, num_workers=self.num_workers)
+        self._sampler = loader.batch_sampler
+        return iter(loader)
 
-    def _train_step(self, batch: Dict[str, Any]) -> List[float]:
-        """One forward/backward/update; returns [total, per-output...] loss values."""
-        outputs = self.model(batch["img"])
+    # ------------------------------------------------------------------ steps
+    def _micro_step(self, batch: Dict[str, Any], sync: bool) -> np.ndarray:
+        """Forward and backward of one micro-batch; gradients add up until the optimizer step."""
+        with self.amp.autocast():
+            outputs = self._net(batch["img"])
+        # Losses in fp32 whatever the precision of the model's outputs.
+        outputs = [o.astype("float32") if o.dtype != paddle.float32 else o for o in outputs]
         total, parts = self.losses(outputs, batch["label"])
-        total.backward()
-        self.optimizer.step()
+        scaled = total / self.accumulate_steps if self.accumulate_steps > 1 else total
+        if sync or self.world_size == 1:
+            self.amp.backward(scaled)
+        else:
+            with self._net.no_sync():   # gradients are all-reduced once, on the last micro-batch
+                self.amp.backward(scaled)
+        return np.asarray([float(total.item())] + [float(p.item()) for p in parts], dtype=np.float64)
+
+    def _train_step(self, batches: Iterator[Dict[str, Any]]) -> np.ndarray:
+        """One optimizer step over ``accumulate_steps`` micro-batches; returns the mean loss values."""
+        values = sum(self._micro_step(next(batches), sync=i == self.accumulate_steps - 1)
+                     for i in range(self.accumulate_steps)) / self.accumulate_steps
+        if not math.isfinite(values[0]):
+            raise FloatingPointError(
+                f"loss became {values[0]} at iteration {self.iter} (per output: {values[1:].tolist()}); lower "
+                f"the learning rate or check the labels. The last good checkpoint is in {self.save_dir}")
+        self.amp.step(self.optimizer)
         self.optimizer.clear_grad()
         lr_sched = self._scheduler()
         if lr_sched is not None:
             lr_sched.step()
-        values = [total.item()] + [float(p.item()) for p in parts]
-        if not math.isfinite(values[0]):
-            raise FloatingPointError(
-                f"loss became {values[0]} at iteration {self.iter} (per output: {values[1:]}); lower the "
-                f"learning rate or check the labels. The last good checkpoint is in {self.save_dir}")
         return values
 
     def _scheduler(self) -> Optional[paddle.optimizer.lr.LRScheduler]:
         lr = getattr(self.optimizer, "_learning_rate", None)
         return lr if isinstance(lr, paddle.optimizer.lr.LRScheduler) else None
 
+    def _mean_over_ranks(self, values: np.ndarray) -> np.ndarray:
+        if self.world_size == 1:
+            return values
+        tensor = paddle.to_tensor(values.astype("float32"))
+        dist.all_reduce(tensor)
+        return tensor.numpy().astype(np.float64) / self.world_size
+
     def _log(self, loss_sums: np.ndarray, count: int, batch_time: TimeAverager, reader_time: TimeAverager,
              recent_batch_costs: deque) -> None:
-        avg = loss_sums / max(count, 1)
+        avg = self._mean_over_ranks(loss_sums / max(count, 1))
+        if not self.is_main:
+            return
         lr = self.optimizer.get_lr()
         remaining = self.iters - self.iter
         eta = format_eta(remaining * (sum(recent_batch_costs) / max(len(recent_batch_costs), 1)))
         parts = ", ".join(f"{v:.4f}" for v in avg[1:])
+        ips = batch_time.ips() * self.world_size
         logger.info(
             f"[TRAIN] epoch: {self.epoch}, iter: {self.iter}/{self.iters}, loss: {avg[0]:.4f}, lr: {lr:.6f}, "
             f"batch_cost: {batch_time.average():.4f}, reader_cost: {reader_time.average():.5f}, "
-            f"ips: {batch_time.ips():.4f} samples/sec | ETA {eta} | losses: [{parts}]")
+            f"ips: {ips:.4f} samples/sec | ETA {eta} | losses: [{parts}]")
         self._record({"iter": self.iter, "epoch": self.epoch, "loss": float(avg[0]),
                       "losses": [float(v) for v in avg[1:]], "lr": lr, "batch_cost": batch_time.average(),
-                      "reader_cost": reader_time.average(), "ips": batch_time.ips()})
+                      "reader_cost": reader_time.average(), "ips": ips})
 
     def _record(self, entry: Dict[str, Any]) -> None:
-        """Append to the JSON-lines log and VisualDL (when enabled)."""
+        """Append to the JSON-lines log and VisualDL (when enabled); rank 0 only."""
+        if not self.is_main:
+            return
         self.history.append(entry)
         with open(os.path.join(self.save_dir, "train_log.jsonl"), "a") as f:
             f.write(json.dumps(entry) + "\n")
         if self._vdl is not None:
             for key, value in entry.items():
                 if isinstance(value, (int, float)) and key not in ("iter", "epoch"):
-                    self._vdl.add_scalar(f"Train/{key}", value, self.iter)
+                    self._vdl.add_scalar(f"Train/{key}" if not key.startswith("eval_") else f"Eval/{key[5:]}",
+                                         value, self.iter)
                 elif key == "losses":
                     for i, v in enumerate(value):
                         self._vdl.add_scalar(f"Train/loss_{i}", v, self.iter)
@@ -142,22 +208,31 @@ class Trainer:
     def _evaluate(self) -> Optional[float]:
         if not (self.do_eval and self.val_dataset is not None):
             return None
+        # Every rank evaluates its share; the confusion matrices are summed inside evaluate().
         result = evaluate(self.model, self.val_dataset, num_workers=self.num_workers, options=self.eval_options)
         miou = result["mIoU"]
         if miou > self.best_miou:
             self.best_miou, self.best_iter = miou, self.iter
-            ckpt.save_checkpoint(os.path.join(self.save_dir, "best_model"), self.model,
-                                 meta={"iter": self.iter, "mIoU": miou, "Acc": result["Acc"], "Kappa": result["Kappa"]})
+            if self.is_main:
+                ckpt.save_checkpoint(os.path.join(self.save_dir, "best_model"), self.model,
+                                     meta={"iter": self.iter, "mIoU": miou, "Acc": result["Acc"],
+                                           "Kappa": result["Kappa"]})
         logger.info(f"[EVAL] The model with the best validation mIoU ({self.best_miou:.4f}) was saved at iter "
                     f"{self.best_iter}.")
-        entry = {"iter": self.iter, "eval_mIoU": miou, "eval_Acc": result["Acc"], "eval_Kappa": result["Kappa"]}
-        self._record(entry)
+        self._record({"iter": self.iter, "eval_mIoU": miou, "eval_Acc": result["Acc"],
+                      "eval_Kappa": result["Kappa"]})
+        if self._vdl is not None:
+            log_predictions(self._vdl, self.model, self.val_dataset, self.iter)
         return miou
 
     def _save(self) -> None:
+        if not self.is_main:
+            return
         path = os.path.join(self.save_dir, f"iter_{self.iter}")
         ckpt.save_checkpoint(path, self.model, self.optimizer,
-                             meta={"iter": self.iter, "best_miou": self.best_miou, "best_iter": self.best_iter})
+                             meta={"iter": self.iter, "best_miou": self.best_miou, "best_iter": self.best_iter,
+                                   "data_seed": self.seed, "grad_scaler": self.amp.state_dict()},
+                             rng_state=ckpt.capture_rng_state())
         removed = ckpt.prune_checkpoints(self.save_dir, self.keep_checkpoint_max)
         logger.info(f"Saved checkpoint {path}" + (f" (removed {len(removed)} old)" if removed else ""))
 
@@ -169,25 +244,31 @@ class Trainer:
         if self.iter >= self.iters:
             logger.info(f"Checkpoint is at iteration {self.iter} >= iters {self.iters}: nothing to train.")
             return self.summary()
-        if self.use_vdl:
+        if self.seed is None:
+            self.seed = random.SystemRandom().randrange(2 ** 31)
+        self._prepare_model()
+        if self.use_vdl and self.is_main:
             from visualdl import LogWriter
             self._vdl = LogWriter(os.path.join(self.save_dir, "vdl"))
-        self.model.train()
+        self._net.train()
         batch_time, reader_time = TimeAverager(), TimeAverager()
         recent = deque(maxlen=50)
         loss_sums, count = None, 0
-        logger.info(f"Start training: iters {self.iter + 1}..{self.iters}, batch_size {self.batch_size}, "
-                    f"{len(self.train_dataset)} train samples")
+        samples_per_step = self.batch_size * self.accumulate_steps
+        logger.info(f"Start training: iters {self.iter + 1}..{self.iters}, batch_size {self.batch_size}"
+                    + (f" x {self.accumulate_steps} accumulated" if self.accumulate_steps > 1 else "")
+                    + (f" x {self.world_size} ranks" if self.world_size > 1 else "")
+                    + f", {len(self.train_dataset)} train samples, data seed {self.seed}")
+        batches = self._batches()
         watch = Stopwatch()
-        for batch in self._batches():
-            reader_cost = watch.lap()
+        while self.iter < self.iters:
+            self.epoch = self._sampler.epoch_of(self.iter * self.accumulate_steps)
+            values = self._train_step(_timed(batches, reader_time))
             self.iter += 1
-            values = np.asarray(self._train_step(batch), dtype=np.float64)
-            batch_cost = reader_cost + watch.lap()  # PaddleSeg's batch_cost includes reading
+            batch_cost = watch.lap()   # PaddleSeg's batch_cost includes reading
             loss_sums = values if loss_sums is None else loss_sums + values
             count += 1
-            reader_time.record(reader_cost)
-            batch_time.record(batch_cost, self.batch_size)
+            batch_time.record(batch_cost, samples_per_step)
             recent.append(batch_cost)
             if self.iter % self.log_iters == 0 or self.iter == self.iters:
                 self._log(loss_sums, count, batch_time, reader_time, recent)
@@ -197,9 +278,8 @@ class Trainer:
             if self.iter % self.save_interval == 0 or self.iter == self.iters:
                 self._evaluate()
                 self._save()
-            if self.iter >= self.iters:
-                break
-            watch.lap()  # logging, evaluation and saving do not count as reader cost
+                self._net.train()
+                watch.lap()  # evaluation and saving do not count as batch cost
         if self._vdl is not None:
             self._vdl.close()
         return self.summary()
@@ -207,6 +287,15 @@ class Trainer:
     def summary(self) -> Dict[str, Any]:
         return {"iter": self.iter, "best_miou": self.best_miou, "best_iter": self.best_iter,
                 "history": self.history}
+
+
+def _timed(batches: Iterator[Dict[str, Any]], reader_time: TimeAverager) -> Iterator[Dict[str, Any]]:
+    """Yields from ``batches`` while adding the time spent waiting for each to ``reader_time``."""
+    while True:
+        start = time.perf_counter()
+        batch = next(batches)
+        reader_time.record(time.perf_counter() - start)
+        yield batch
 
 
 def train(model: paddle.nn.Layer, train_dataset: paddle.io.Dataset, val_dataset: Optional[paddle.io.Dataset] = None,

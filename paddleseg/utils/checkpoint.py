@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import random
 import re
 import shutil
 import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
+import numpy as np
 import paddle
 
 from . import logger
@@ -78,9 +81,26 @@ def _rename_optimizer_state(state: Dict[str, Any], mapping: Dict[str, str]) -> D
     return out
 
 
+RNG_STATE = "rng_state.pkl"
+
+
+def capture_rng_state() -> Dict[str, Any]:
+    """Paddle's, NumPy's and Python's generator states (dropout, augmentation draws)."""
+    return {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def restore_rng_state(state: Dict[str, Any]) -> None:
+    paddle.set_rng_state(state["paddle"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
 def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[paddle.optimizer.Optimizer] = None,
-                    meta: Optional[Dict[str, Any]] = None) -> str:
+                    meta: Optional[Dict[str, Any]] = None, rng_state: Optional[Dict[str, Any]] = None) -> str:
     """Atomically write model (and optimizer) state plus ``meta.json`` into ``ckpt_dir``.
+
+    ``rng_state`` (from :func:`capture_rng_state`) is pickled beside them, so a resumed run draws
+    the same random numbers as an uninterrupted one.
 
     ``model.pdopt`` keeps Paddle's own keys (auto-generated parameter names such as ``conv2d_31.w_0``,
     so PaddleSeg can read it); ``meta.json`` records which structured name each of them belongs to, because
@@ -94,6 +114,9 @@ def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[p
         paddle.save(model.state_dict(), os.path.join(tmp, "model.pdparams"))
         if optimizer is not None:
             paddle.save(optimizer.state_dict(), os.path.join(tmp, "model.pdopt"))
+        if rng_state is not None:
+            with open(os.path.join(tmp, RNG_STATE), "wb") as f:
+                pickle.dump(rng_state, f)
         with open(os.path.join(tmp, META), "w") as f:
             json.dump(meta, f, indent=2)
 
@@ -172,5 +195,9 @@ def resume(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[paddle.opt
                 optimizer.set_state_dict(state)
         else:
             logger.warning(f"{opt_path} is missing: optimizer state (momentum, lr schedule) starts fresh")
+    rng_path = os.path.join(ckpt_dir, RNG_STATE)
+    if os.path.isfile(rng_path):
+        with open(rng_path, "rb") as f:
+            restore_rng_state(pickle.load(f))
     logger.info(f"Resumed from {ckpt_dir} at iteration {meta['iter']}")
     return meta

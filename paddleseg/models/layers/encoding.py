@@ -56,10 +56,12 @@ class Encoding(nn.Layer):
         # the strided channel axis (and its backward is a matmul too).
         ones = paddle.ones([1, self.channels], dtype=x.dtype)
         x_sq = paddle.matmul(ones, paddle.square(x)).reshape([0, -1, 1])      # N x HW x 1
-        d_sq = paddle.sum(self.codewords * self.codewords, axis=-1)           # K
-        cross = paddle.matmul(x, self.codewords, transpose_x=True, transpose_y=True)  # N x HW x K
+        # Parameters follow x's dtype: under AMP O2 they are stored in fp16 but x is fp32 here.
+        codewords, scale = self.codewords.astype(x.dtype), self.scale.astype(x.dtype)
+        d_sq = paddle.sum(codewords * codewords, axis=-1)                     # K
+        cross = paddle.matmul(x, codewords, transpose_x=True, transpose_y=True)  # N x HW x K
         dist = x_sq - 2.0 * cross + d_sq
-        return F.softmax(dist * self.scale, axis=-1)
+        return F.softmax(dist * scale, axis=-1)
 
     def macs(self, inputs, output) -> int:
         """Multiply-accumulates of one forward: ||x||^2, X D^T and A^T X (for the MAC counter)."""
@@ -72,10 +74,14 @@ class Encoding(nn.Layer):
         # -1 means a dynamic size under to_static; only a known, different size is an error.
         if x.shape[1] not in (-1, self.channels):
             raise ValueError(f"Encoding expects {self.channels} input channels, got {x.shape[1]}")
-        # Kept as N x C x HW: the matmuls read it transposed, which avoids copying the
-        # (largest) input tensor into N x HW x C.
-        x = x.flatten(start_axis=2)
-        assign = self.assignment(x)                                           # N x HW x K
-        weighted = paddle.matmul(assign, x, transpose_x=True, transpose_y=True)  # N x K x C
-        mass = paddle.sum(assign, axis=1).unsqueeze(-1)                       # N x K x 1
-        return weighted - mass * self.codewords
+        # Distances of large activations and a softmax over them: always fp32, even under AMP.
+        with paddle.amp.auto_cast(enable=False):
+            # Kept as N x C x HW: the matmuls read it transposed, which avoids copying the
+            # (largest) input tensor into N x HW x C.
+            if x.dtype in (paddle.float16, paddle.bfloat16):
+                x = x.astype("float32")
+            x = x.flatten(start_axis=2)
+            assign = self.assignment(x)                                           # N x HW x K
+            weighted = paddle.matmul(assign, x, transpose_x=True, transpose_y=True)  # N x K x C
+            mass = paddle.sum(assign, axis=1).unsqueeze(-1)                       # N x K x 1
+            return weighted - mass * self.codewords.astype(x.dtype)
