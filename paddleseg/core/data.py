@@ -1,4 +1,4 @@
-"""DataLoader construction shared by training and evaluation."""
+"""Training data: collation, the reproducible resumable sampler and its loader."""
 from __future__ import annotations
 
 import random
@@ -24,21 +24,6 @@ def collate(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
                 raise ValueError(f"cannot batch '{key}' arrays of different shapes {shapes}; use a crop/resize "
                                  "transform or batch_size 1") from e
     return out
-
-
-def build_loader(dataset: paddle.io.Dataset, batch_size: int, shuffle: bool, drop_last: bool,
-                 num_workers: int = 0) -> paddle.io.DataLoader:
-    """A DataLoader with our collate function and seeded workers."""
-    sampler = paddle.io.BatchSampler(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
-    return paddle.io.DataLoader(
-        dataset,
-        batch_sampler=sampler,
-        num_workers=num_workers,
-        collate_fn=collate,
-        return_list=True,
-        worker_init_fn=seed_worker if num_workers > 0 else None,
-        persistent_workers=num_workers > 0,
-    )
 
 
 class SeededSamples(paddle.io.Dataset):
@@ -111,5 +96,6 @@ def build_train_loader(dataset: paddle.io.Dataset, batch_size: int, seed: int, s
         num_workers=num_workers,
         collate_fn=collate,
         return_list=True,
+        worker_init_fn=seed_worker if num_workers > 0 else None,
         persistent_workers=num_workers > 0,
     )

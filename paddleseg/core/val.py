@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from ..utils import logger
 from ..utils.metrics import confusion_matrix, metrics_from_confusion
+from ..utils.runtime import seed_worker
 from .infer import InferOptions, inference
 
 
@@ -66,7 +67,8 @@ def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_worker
     ignore_index = int(getattr(eval_dataset, "ignore_index", 255))
     shard = _rank_subset(eval_dataset)
     loader = paddle.io.DataLoader(shard, batch_size=batch_size, shuffle=False, drop_last=False,
-                                  num_workers=num_workers, collate_fn=_as_list, return_list=True)
+                                  num_workers=num_workers, collate_fn=_as_list, return_list=True,
+                                  worker_init_fn=seed_worker if num_workers > 0 else None)
     show = print_detail and dist.get_rank() == 0
     was_training = model.training
     model.eval()
