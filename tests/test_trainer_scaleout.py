@@ -20,18 +20,38 @@ def _clean_env():
     return {k: v for k, v in os.environ.items() if not k.startswith(("PADDLE_", "FLAGS_"))}
 
 
-def test_two_rank_data_parallel_matches_one_process_with_the_doubled_batch(tmp_path):
+def _launch_two_ranks(out_dir, batch, iters, *resume):
     cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
-           str(tmp_path / "log"), os.path.join(REPO, "tests", "tiny_training.py"), str(tmp_path), "2"]
+           str(out_dir / "log"), os.path.join(REPO, "tests", "tiny_training.py"), str(out_dir), str(batch),
+           str(iters), *map(str, resume)]
     run = subprocess.run(cmd, cwd=REPO, env=_clean_env(), capture_output=True, text=True, timeout=300)
-    logs = "".join(open(tmp_path / "log" / f).read() for f in sorted(os.listdir(tmp_path / "log")))
+    logs = "".join(open(out_dir / "log" / f).read() for f in sorted(os.listdir(out_dir / "log")))
     assert run.returncode == 0, run.stderr[-2000:] + logs[-3000:]
-    rank0, rank1 = np.load(tmp_path / "rank0.npz"), np.load(tmp_path / "rank1.npz")
+    return np.load(out_dir / "rank0.npz"), np.load(out_dir / "rank1.npz"), logs
+
+
+def test_two_rank_data_parallel_matches_one_process_with_the_doubled_batch(tmp_path):
+    rank0, rank1, logs = _launch_two_ranks(tmp_path, 2, 3)
     single = parameters(_run_single(tmp_path / "single", batch_size=4))
     for name in single:
         np.testing.assert_array_equal(rank0[name], rank1[name])          # ranks stay identical
         np.testing.assert_allclose(rank0[name], single[name], rtol=1e-5, atol=1e-6)
     assert "x 2 ranks" in logs and "ips:" in logs
+
+
+def test_checkpoints_move_between_one_process_and_two_ranks(tmp_path):
+    _run_single(tmp_path / "one", batch_size=4, iters=2)                       # 1 process -> iter_2
+    rank0, rank1, _ = _launch_two_ranks(tmp_path / "two", 2, 4, tmp_path / "one" / "iter_2")   # 2 ranks: 3..4
+    reference = parameters(_run_single(tmp_path / "ref", batch_size=4, iters=5))
+    four = parameters(_run_single(tmp_path / "ref4", batch_size=4, iters=4))
+    for name in four:
+        np.testing.assert_array_equal(rank0[name], rank1[name])
+        np.testing.assert_allclose(rank0[name], four[name], rtol=1e-5, atol=1e-6)
+    back = _run_single(tmp_path / "back", batch_size=4, iters=5,                 # 2 ranks -> 1 process: 5
+                       resume_model=str(tmp_path / "two" / "run" / "iter_4"))
+    assert [e["iter"] for e in back.history] == [5]
+    for name, value in reference.items():
+        np.testing.assert_allclose(parameters(back)[name], value, rtol=1e-5, atol=1e-6)
 
 
 def _run_single(save_dir, **kwargs):

@@ -62,13 +62,14 @@ def parameters(trainer):
 
 
 if __name__ == "__main__":
-    # python -m paddle.distributed.launch --nproc_per_node 2 tests/tiny_training.py OUT_DIR BATCH
+    # python -m paddle.distributed.launch --nproc_per_node 2 tests/tiny_training.py OUT_DIR BATCH ITERS [RESUME]
     import paddle.distributed as dist
-    out_dir, batch = sys.argv[1], int(sys.argv[2])
+    out_dir, batch, iters = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     paddle.set_device("cpu")
     if dist.get_world_size() > 1:
         dist.init_parallel_env()
-    trainer = make_trainer(os.path.join(out_dir, "run"), batch_size=batch)
+    trainer = make_trainer(os.path.join(out_dir, "run"), batch_size=batch, iters=iters,
+                           resume_model=sys.argv[4] if len(sys.argv) > 4 else None)
     summary = trainer.run()
     np.savez(os.path.join(out_dir, f"rank{dist.get_rank()}.npz"), **parameters(trainer))
     if dist.get_rank() == 0:
