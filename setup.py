@@ -26,6 +26,7 @@ setup(
     packages=find_packages(include=["paddleseg", "paddleseg.*"]),
     python_requires=">=3.8",
     install_requires=_requirements(),
-    extras_require={"test": ["pytest>=7"]},
+    # onnx: tools/export_onnx.py (paddle2onnx converts, onnxruntime checks the result)
+    extras_require={"test": ["pytest>=7"], "onnx": ["paddle2onnx>=2.1", "onnxruntime"]},
     license="Apache-2.0",
 )

@@ -10,6 +10,7 @@ import paddle.nn.functional as F
 
 from paddleseg.cvlibs import manager
 from paddleseg.models.layers import CascadeFeatureFusion, ConvBNReLU, SumPyramidPooling
+from paddleseg.models.layers.sizes import scale_size, spatial_size
 from paddleseg.utils.pretrained import load_entire_model
 
 
@@ -77,16 +78,19 @@ class ICNet(nn.Layer):
             load_entire_model(self, pretrained)
 
     def forward(self, x: paddle.Tensor) -> List[paddle.Tensor]:
-        size = paddle.shape(x)[2:]
+        # Sizes are passed explicitly, never scale_factor: a float scale attribute breaks
+        # paddle2onnx 2.1 ("elementwise MUST be ir::FloatAttribute") on the exported graph.
+        size = spatial_size(x)
         high = self.high_branch(x)                                                          # 1/8
-        half = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False)
+        half = F.interpolate(x, size=scale_size(size, 1, 2), mode="bilinear", align_corners=False)
         medium = self.backbone.forward_stages(self.backbone.stem(half), 0, self.split_stage)[-1]  # 1/16
-        low = F.interpolate(medium, scale_factor=0.5, mode="bilinear", align_corners=False)
+        low = F.interpolate(medium, size=scale_size(spatial_size(medium), 1, 2), mode="bilinear",
+                            align_corners=False)
         low = self.backbone.forward_stages(low, self.split_stage, self.num_stages)[-1]      # 1/32
         low = self.pyramid(low)
         fused, sub4 = self.cff_low_medium(low, medium)                                      # 1/16
         fused, sub24 = self.cff_medium_high(fused, high)                                    # 1/8
-        fused = F.interpolate(fused, scale_factor=2, mode="bilinear", align_corners=False)
+        fused = F.interpolate(fused, size=scale_size(spatial_size(fused), 2), mode="bilinear", align_corners=False)
         sub124 = self.classifier(fused)                                                     # 1/4
         if not self.training:
             return [F.interpolate(sub124, size=size, mode="bilinear", align_corners=False)]

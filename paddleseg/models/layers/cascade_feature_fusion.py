@@ -7,6 +7,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .sizes import spatial_size
 from .conv_bn import ConvBN
 
 
@@ -36,6 +37,6 @@ class CascadeFeatureFusion(nn.Layer):
 
     def forward(self, low: paddle.Tensor, high: paddle.Tensor) -> Tuple[paddle.Tensor, Optional[paddle.Tensor]]:
         """Returns ``(fused, aux_logits)``; ``aux_logits`` is None in eval mode."""
-        low = F.interpolate(low, size=paddle.shape(high)[2:], mode="bilinear", align_corners=False)
+        low = F.interpolate(low, size=spatial_size(high), mode="bilinear", align_corners=False)
         fused = F.relu(self.conv_low(low) + self.conv_high(high))
         return fused, (self.classifier(low) if self.training else None)

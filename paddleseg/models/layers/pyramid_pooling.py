@@ -7,6 +7,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .sizes import spatial_size
 from .conv_bn import ConvBNReLU
 
 
@@ -32,7 +33,7 @@ class SumPyramidPooling(nn.Layer):
         self.project = ConvBNReLU(in_channels, out_channels, 1)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        size = paddle.shape(x)[2:]
+        size = spatial_size(x)
         pooled = [F.interpolate(F.adaptive_avg_pool2d(x, b), size=size, mode="bilinear", align_corners=False)
                   for b in self.bins]
         return self.project(paddle.add_n([x] + pooled))

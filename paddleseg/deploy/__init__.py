@@ -1,0 +1,1 @@
+"""Export to a static inference model, deploy.yaml, and Paddle Inference predictors."""

@@ -1,0 +1,75 @@
+"""``deploy.yaml``: what an exported model needs at inference, in PaddleSeg's format."""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Sequence
+
+import yaml
+
+from ..cvlibs import manager
+
+
+def write_deploy_yaml(save_dir: str, model_file: str, params_file: str, transforms: List[Dict[str, Any]],
+                      output_op: str, input_shape: Optional[Sequence[int]] = None,
+                      palette: Optional[Sequence[Sequence[int]]] = None,
+                      class_names: Optional[Sequence[str]] = None) -> str:
+    """Writes ``save_dir/deploy.yaml``; file names are stored relative to it.
+
+    Keys under ``Deploy`` are PaddleSeg's (model, params, transforms, input_shape, output_op,
+    output_dtype), so its deploy tools read the file; ``palette`` and ``class_names`` are extra
+    keys they ignore and ``tools/infer.py`` uses for colouring.
+    """
+    deploy: Dict[str, Any] = {
+        "model": os.path.basename(model_file),
+        "params": os.path.basename(params_file),
+        "transforms": [dict(t) for t in transforms],
+        "input_shape": [int(v) if v is not None else -1 for v in (input_shape or [None, 3, None, None])],
+        "output_op": output_op,
+        "output_dtype": "int32" if output_op == "argmax" else "float32",
+    }
+    if palette is not None:
+        deploy["palette"] = [[int(c) for c in colour] for colour in palette]
+    if class_names is not None:
+        deploy["class_names"] = list(class_names)
+    path = os.path.join(save_dir, "deploy.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump({"Deploy": deploy}, f, sort_keys=False)
+    return path
+
+
+class DeployConfig:
+    """A parsed ``deploy.yaml`` (ours or PaddleSeg's) with absolute model paths and built transforms."""
+
+    def __init__(self, path: str) -> None:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"deploy config {path} does not exist (export.py writes it next to the model)")
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+        if "Deploy" not in data:
+            raise ValueError(f"{path} has no 'Deploy' section; is it a deploy.yaml written by export.py?")
+        self.path = path
+        self.dic: Dict[str, Any] = data["Deploy"]
+        base = os.path.dirname(os.path.abspath(path))
+        for key in ("model", "params"):
+            if key not in self.dic:
+                raise ValueError(f"{path}: Deploy.{key} is missing")
+            full = os.path.join(base, self.dic[key])
+            if not os.path.isfile(full):
+                raise FileNotFoundError(f"{path}: Deploy.{key} points to {full}, which does not exist")
+        self.model_file = os.path.join(base, self.dic["model"])
+        self.params_file = os.path.join(base, self.dic["params"])
+        self.output_op = self.dic.get("output_op", "argmax")
+        self.input_shape = self.dic.get("input_shape")
+        self.palette = self.dic.get("palette")
+        self.class_names = self.dic.get("class_names")
+
+    def build_transforms(self) -> List[Any]:
+        """The val transforms, built from the registry (a clear error names an unknown type)."""
+        built = []
+        for i, item in enumerate(self.dic.get("transforms") or []):
+            item = dict(item)
+            name = item.pop("type", None)
+            if name not in manager.TRANSFORMS:
+                raise ValueError(f"{self.path}: Deploy.transforms[{i}] has unknown type {name!r}")
+            built.append(manager.TRANSFORMS[name](**item))
+        return built

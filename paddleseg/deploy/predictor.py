@@ -1,0 +1,75 @@
+"""Paddle Inference predictors for exported models: CPU (oneDNN, threads), GPU, TensorRT."""
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from ..utils import logger
+
+# PaddlePaddle 3.3 CPU: with oneDNN on, any PIR graph holding an interpolate op fails at run time
+# ("ConvertPirAttribute2RuntimeAttribute not support [pir::ArrayAttribute<pir::DoubleAttribute>]",
+# PaddlePaddle issue #79749). Dropping this one pass keeps oneDNN's fused kernels for the rest.
+ONEDNN_BROKEN_PASS = "onednn_placement_pass"
+# PIR json names ops "<dialect id>.<op>" ("1.bilinear_interp"); text programs say "pd_op.bilinear_interp".
+_INTERP_OP = re.compile(r'"(?:\d+|pd_op)\.\w*interp\w*"')
+
+
+def graph_has_interpolate(model_file: str) -> bool:
+    """True when the saved graph contains an interpolate op (PIR json or legacy program)."""
+    with open(model_file, "rb") as f:
+        text = f.read().decode("utf-8", errors="ignore")
+    return bool(_INTERP_OP.search(text)) or "interp_v2" in text
+
+
+def create_predictor(model_file: str, params_file: str, device: str = "cpu", cpu_threads: int = 1,
+                     use_onednn: bool = True, use_trt: bool = False, precision: str = "fp32",
+                     gpu_memory_mb: int = 500, gpu_id: int = 0, trt_min_shape: Optional[Sequence[int]] = None,
+                     trt_max_shape: Optional[Sequence[int]] = None, trt_opt_shape: Optional[Sequence[int]] = None):
+    """A ``paddle.inference`` predictor configured for the device; see the module notes on oneDNN."""
+    from paddle import inference
+
+    config = inference.Config(model_file, params_file)
+    if device.startswith("gpu"):
+        config.enable_use_gpu(gpu_memory_mb, gpu_id)
+        if use_trt:
+            trt_precision = {"fp32": inference.PrecisionType.Float32,
+                             "fp16": inference.PrecisionType.Half}[precision]
+            config.enable_tensorrt_engine(workspace_size=1 << 30, max_batch_size=1, min_subgraph_size=3,
+                                          precision_mode=trt_precision, use_static=False, use_calib_mode=False)
+            if trt_min_shape and trt_max_shape:
+                opt = trt_opt_shape or trt_max_shape
+                config.set_trt_dynamic_shape_info({"x": list(trt_min_shape)}, {"x": list(trt_max_shape)},
+                                                  {"x": list(opt)})
+        elif precision == "fp16":
+            config.enable_use_gpu(gpu_memory_mb, gpu_id, inference.PrecisionType.Half)
+    else:
+        config.disable_gpu()
+        config.set_cpu_math_library_num_threads(cpu_threads)
+        if use_onednn:
+            config.enable_onednn()
+        elif hasattr(config, "disable_onednn"):
+            config.disable_onednn()
+        if graph_has_interpolate(model_file):
+            # Deleted even with oneDNN off: once one oneDNN predictor ran in a process, Paddle 3.3
+            # places ops on oneDNN for later predictors too (measured), and the bug comes back.
+            config.delete_pass(ONEDNN_BROKEN_PASS)
+            if use_onednn:
+                logger.info(f"oneDNN on, without {ONEDNN_BROKEN_PASS} (the graph has interpolate ops, which "
+                            f"that pass breaks in Paddle 3.3, issue #79749)")
+        if precision != "fp32":
+            logger.warning(f"--precision {precision} is a GPU option; the CPU predictor runs fp32")
+    config.switch_ir_optim(True)
+    config.disable_glog_info()
+    return inference.create_predictor(config)
+
+
+def run_predictor(predictor, batch: np.ndarray) -> List[np.ndarray]:
+    """Runs one N x C x H x W float32 batch; returns every output as a NumPy array."""
+    name = predictor.get_input_names()[0]
+    handle = predictor.get_input_handle(name)
+    handle.reshape(list(batch.shape))
+    handle.copy_from_cpu(np.ascontiguousarray(batch, dtype=np.float32))
+    predictor.run()
+    return [predictor.get_output_handle(n).copy_to_cpu() for n in predictor.get_output_names()]

@@ -1,0 +1,143 @@
+"""export.py (dynamic shapes, checked), deploy.yaml, Paddle Inference via tools/infer.py, ONNX."""
+import importlib.util
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import paddle
+import pytest
+
+import export as export_cli
+from paddleseg.cvlibs import Config, SegBuilder
+from paddleseg.deploy.deploy_config import DeployConfig
+from paddleseg.deploy.exporter import ExportWrapper, verify_static
+from paddleseg.deploy.predictor import create_predictor, graph_has_interpolate, run_predictor
+from tools import infer as infer_cli
+from tools import predict as predict_cli
+from tools.generate_synthetic_cityscapes import generate
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = {"encnet": os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml"),
+           "icnet": os.path.join(REPO, "configs", "icnet", "icnet_resnet18_vd_synthetic_quickstart.yml")}
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def exported(request, tmp_path_factory):
+    """A randomly initialised quickstart model, saved and exported with dynamic shapes (logits out)."""
+    root = tmp_path_factory.mktemp(request.param)
+    paddle.seed(0)
+    model = SegBuilder(Config(CONFIGS[request.param])).model
+    model_path = str(root / "model.pdparams")
+    paddle.save(model.state_dict(), model_path)
+    out = export_cli.main(["--config", CONFIGS[request.param], "--model_path", model_path, "--save_dir",
+                           str(root / "export"), "--output_op", "none", "--num_threads", "2"])
+    model.eval()
+    return request.param, root, model, model_path, out
+
+
+def test_static_equals_dynamic_on_two_sizes(exported):
+    name, root, model, _, out = exported
+    assert os.path.basename(out["files"]["model"]) == "model.json"   # PaddlePaddle 3.x PIR format
+    assert [r["shape"] for r in out["verify"]] == [[1, 3, 256, 512], [1, 3, 193, 321]]
+    static = paddle.jit.load(str(root / "export" / "model"))
+    for shape in ([1, 3, 64, 96], [2, 3, 97, 131]):
+        x = paddle.randn(shape)
+        with paddle.no_grad():
+            want = model(x)[0].numpy()
+            got = static(x)
+        got = (got[0] if isinstance(got, (list, tuple)) else got).numpy()
+        assert got.shape == want.shape == (shape[0], 19) + tuple(shape[2:])
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_deploy_yaml_round_trip(exported):
+    _, root, _, _, out = exported
+    deploy = DeployConfig(out["deploy_yaml"])
+    assert deploy.output_op == "none" and deploy.input_shape == [-1, 3, -1, -1]
+    assert deploy.dic["output_dtype"] == "float32"
+    assert os.path.samefile(deploy.model_file, out["files"]["model"])
+    assert [type(t).__name__ for t in deploy.build_transforms()] == ["Normalize"]
+    assert len(deploy.palette) == 19 and deploy.palette[0] == [128, 64, 128] and deploy.class_names[0] == "road"
+    assert graph_has_interpolate(deploy.model_file)
+
+
+def test_a_wrong_export_fails_the_check(exported):
+    name, root, model, _, _ = exported
+    paddle.seed(123)
+    other = SegBuilder(Config(CONFIGS[name])).model      # different weights from the exported ones
+    with pytest.raises(RuntimeError, match="differs|disagrees"):
+        verify_static(other, str(root / "export"), "none", [[1, 3, 64, 64]])
+
+
+def test_export_cli_fails_loudly_and_writes_no_deploy_yaml(exported, tmp_path, monkeypatch):
+    name, _, _, model_path, _ = exported
+    import paddleseg.deploy.exporter as exporter
+
+    real_export = exporter.export_static
+
+    def broken_export(model, save_dir, *args, **kwargs):
+        # A conversion that went wrong: the saved graph computes something else than ``model``.
+        paddle.seed(321)
+        return real_export(SegBuilder(Config(CONFIGS[name])).model, save_dir, *args, **kwargs)
+    monkeypatch.setattr(exporter, "export_static", broken_export)
+    with pytest.raises(SystemExit):
+        export_cli.main(["--config", CONFIGS[name], "--model_path", model_path, "--save_dir", str(tmp_path),
+                         "--output_op", "none", "--verify_shapes", "64", "64"])
+    assert (tmp_path / "model.json").exists() and not (tmp_path / "deploy.yaml").exists()
+
+
+def test_infer_writes_the_masks_predict_writes(exported, tmp_path):
+    name, root, _, model_path, _ = exported
+    data = tmp_path / "data"
+    generate(str(data), num_train=1, num_val=3, size=(96, 64), seed=9)
+    images = str(data / "leftImg8bit" / "val")
+    export_dir = tmp_path / "argmax"
+    export_cli.main(["--config", CONFIGS[name], "--model_path", model_path, "--save_dir", str(export_dir)])
+    result = infer_cli.main(["--config", str(export_dir / "deploy.yaml"), "--image_path", images,
+                             "--save_dir", str(tmp_path / "infer"), "--batch_size", "2", "--benchmark",
+                             "--warmup", "1", "--repeats", "2"])
+    predict_cli.main(["--config", CONFIGS[name], "--model_path", model_path, "--image_path", images,
+                      "--save_dir", str(tmp_path / "predict")])
+    assert len(result["written"]) == 3 and len(result["benchmark"]["inference_s"]) == 2
+    for path in result["written"]:
+        rel = os.path.relpath(path, tmp_path / "infer")
+        mine = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        theirs = cv2.imread(str(tmp_path / "predict" / rel), cv2.IMREAD_UNCHANGED)
+        assert mine.shape == (64, 96)
+        assert (mine == theirs).mean() > 0.999
+        colour = cv2.imread(str(tmp_path / "infer" / rel.replace("label_prediction", "pseudo_color_prediction")))
+        np.testing.assert_array_equal(colour, cv2.imread(str(tmp_path / "predict" / rel.replace(
+            "label_prediction", "pseudo_color_prediction"))))
+
+
+def test_cpu_predictor_without_onednn_matches(exported):
+    _, root, model, _, out = exported
+    x = np.random.RandomState(0).standard_normal((1, 3, 64, 96)).astype("float32")
+    with paddle.no_grad():
+        want = model(paddle.to_tensor(x))[0].numpy()
+    for onednn in (True, False):
+        predictor = create_predictor(out["files"]["model"], out["files"]["params"], cpu_threads=2, use_onednn=onednn)
+        np.testing.assert_allclose(run_predictor(predictor, x)[0], want, atol=1e-3, rtol=1e-3)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("paddle2onnx") is None or importlib.util.find_spec("onnxruntime") is None,
+                    reason="ONNX export is an optional extra: pip install paddle2onnx onnxruntime")
+def test_onnx_matches_static(exported, tmp_path):
+    name, root, model, model_path, _ = exported
+    fixed = tmp_path / "fixed"
+    # 192x384: ICNet's 1/32 map is 6x12, which the pyramid bins (1, 2, 3, 6) divide -- ONNX has no
+    # adaptive pooling, paddle2onnx emits fixed AveragePool windows, exact only for such sizes.
+    export_cli.main(["--config", CONFIGS[name], "--model_path", model_path, "--save_dir", str(fixed),
+                     "--output_op", "none", "--input_shape", "1", "3", "192", "384"])
+    onnx_path = tmp_path / "model.onnx"
+    subprocess.run([sys.executable, os.path.join(REPO, "tools", "export_onnx.py"), "--deploy_config",
+                    str(fixed / "deploy.yaml"), "--save_file", str(onnx_path)], check=True, cwd=REPO)
+    import onnxruntime
+    x = np.random.RandomState(0).standard_normal((1, 3, 192, 384)).astype("float32")
+    sess = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    with paddle.no_grad():
+        want = ExportWrapper(model, "none")(paddle.to_tensor(x)).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-3)

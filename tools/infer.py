@@ -1,0 +1,184 @@
+"""Run an exported model with Paddle Inference.
+
+    python tools/infer.py --config out/export/deploy.yaml --image_path IMG_OR_DIR_OR_LIST --save_dir out/pred
+        [--device cpu|gpu] [--use_trt] [--precision fp32|fp16] [--batch_size N] [--cpu_threads N] [--benchmark]
+
+Writes, like tools/predict.py, ``label_prediction/`` (class ids), ``pseudo_color_prediction/`` (the
+palette stored in deploy.yaml, else the VOC colour map) and ``added_prediction/`` (overlay).
+Images of equal size run in batches of --batch_size. --benchmark prints preprocess / inference /
+postprocess latency percentiles after warm-up runs.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Dict, List
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, help="deploy.yaml written by export.py")
+    p.add_argument("--image_path", required=True, help="an image, a folder of images or a .txt list")
+    p.add_argument("--save_dir", default="output/infer", help="where the masks go")
+    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    p.add_argument("--cpu_threads", type=int, default=None, help="CPU math threads (default: all cores)")
+    p.add_argument("--no_onednn", action="store_true", help="CPU: plain kernels instead of oneDNN")
+    p.add_argument("--use_trt", action="store_true", help="GPU: TensorRT subgraphs")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="GPU precision")
+    p.add_argument("--trt_shape_range", type=int, nargs=4, default=None, metavar=("MIN_H", "MIN_W", "MAX_H", "MAX_W"),
+                   help="TensorRT dynamic-shape range (default: the first image's size)")
+    p.add_argument("--batch_size", type=int, default=1)
+    p.add_argument("--benchmark", action="store_true", help="time warm-up and repeated runs, print percentiles")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=10)
+    return p.parse_args(argv)
+
+
+def _percentiles(values: List[float]) -> str:
+    import numpy as np
+    ms = np.asarray(values) * 1000
+    return f"p50 {np.percentile(ms, 50):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms"
+
+
+def main(argv=None) -> Dict[str, object]:
+    args = parse_args(argv)
+    import numpy as np
+    from tqdm import tqdm
+
+    from paddleseg.deploy.deploy_config import DeployConfig
+    from paddleseg.deploy.predictor import create_predictor, run_predictor
+    from paddleseg.transforms import Compose
+    from paddleseg.transforms.io import read_image
+    from paddleseg.utils import logger
+    from paddleseg.utils.runtime import default_num_threads
+    from paddleseg.utils.visualize import colorize, default_palette, overlay, write_rgb
+    from tools.predict import collect_images, output_name
+
+    if args.batch_size < 1:
+        raise SystemExit(f"--batch_size must be >= 1, got {args.batch_size}")
+    deploy = DeployConfig(args.config)
+    transforms = Compose(deploy.build_transforms())
+    images, base = collect_images(args.image_path)
+    palette = default_palette(256)
+    if deploy.palette:
+        palette[:len(deploy.palette)] = np.asarray(deploy.palette, dtype=np.uint8)
+
+    def preprocess(path: str):
+        original = read_image(path, channels=3, to_rgb=True)
+        data = transforms({"img": original.copy()})
+        return original, data
+
+    trt_range = None
+    if args.use_trt:
+        if args.trt_shape_range:
+            h0, w0, h1, w1 = args.trt_shape_range
+        else:
+            first = preprocess(images[0])[1]["img"]
+            h0 = h1 = first.shape[1]
+            w0 = w1 = first.shape[2]
+        trt_range = ([1, 3, h0, w0], [args.batch_size, 3, h1, w1])
+    predictor = create_predictor(deploy.model_file, deploy.params_file, device=args.device,
+                                 cpu_threads=args.cpu_threads or default_num_threads(),
+                                 use_onednn=not args.no_onednn, use_trt=args.use_trt, precision=args.precision,
+                                 trt_min_shape=trt_range[0] if trt_range else None,
+                                 trt_max_shape=trt_range[1] if trt_range else None)
+    if deploy.output_op not in ("argmax", "softmax", "none"):
+        raise SystemExit(f"{args.config}: unknown output_op {deploy.output_op!r}")
+
+    times: Dict[str, List[float]] = {"preprocess": [], "inference": [], "postprocess": []}
+    written, failed = [], []
+
+    def handle(group):
+        start = time.perf_counter()
+        batch = np.stack([data["img"] for _, _, data in group])
+        times["preprocess"][-1] += time.perf_counter() - start
+        start = time.perf_counter()
+        out = run_predictor(predictor, batch)[0]
+        times["inference"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        preds = out if deploy.output_op == "argmax" else out.argmax(axis=1)
+        for (path, original, data), pred in zip(group, preds):
+            pred = _restore(pred.astype(np.int32), data["trans_info"], original.shape[:2])
+            name = output_name(path, base)
+            ids = pred.astype(np.uint8)
+            colour = colorize(ids, palette)
+            for folder, file_name, rgb in (("pseudo_color_prediction", name + ".png", colour),
+                                           ("added_prediction", name + ".jpg",
+                                            overlay(original.astype(np.uint8), colour))):
+                target = os.path.join(args.save_dir, folder, file_name)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                write_rgb(target, rgb)
+            label_out = os.path.join(args.save_dir, "label_prediction", name + ".png")
+            os.makedirs(os.path.dirname(label_out), exist_ok=True)
+            import cv2
+            cv2.imwrite(label_out, ids)
+            written.append(label_out)
+        times["postprocess"].append(time.perf_counter() - start)
+
+    group = []
+    for path in tqdm(images, desc="infer", unit="img", dynamic_ncols=True):
+        start = time.perf_counter()
+        try:
+            original, data = preprocess(path)
+        except (OSError, ValueError) as e:
+            logger.error(f"skipped {path}: {e}")
+            failed.append(path)
+            continue
+        if not group:
+            times["preprocess"].append(0.0)
+        times["preprocess"][-1] += time.perf_counter() - start
+        if group and group[0][2]["img"].shape != data["img"].shape:
+            handle(group)
+            group = []
+            times["preprocess"].append(0.0)
+        group.append((path, original, data))
+        if len(group) == args.batch_size:
+            handle(group)
+            group = []
+    if group:
+        handle(group)
+    logger.info(f"Wrote {len(written)} prediction(s) to {args.save_dir}")
+
+    result: Dict[str, object] = {"written": written, "failed": failed}
+    if args.benchmark and written:
+        first = preprocess(images[0])[1]["img"][None]
+        batch = np.repeat(first, args.batch_size, axis=0)
+        for _ in range(args.warmup):
+            run_predictor(predictor, batch)
+        runs = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            run_predictor(predictor, batch)
+            runs.append(time.perf_counter() - start)
+        result["benchmark"] = {"inference_s": runs, "preprocess_s": times["preprocess"],
+                               "postprocess_s": times["postprocess"]}
+        logger.info(f"[BENCHMARK] input {list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
+                    f"inference {_percentiles(runs)}; per batch during the pass: preprocess "
+                    f"{_percentiles(times['preprocess'])}, postprocess {_percentiles(times['postprocess'])}")
+    if failed:
+        logger.error(f"{len(failed)} image(s) could not be read: {failed}")
+        raise SystemExit(1)
+    return result
+
+
+def _restore(pred, trans_info, ori_shape):
+    """Undo resize/padding records on a class-id map (nearest), then match the original size."""
+    import cv2
+    for op, (h, w) in reversed(list(trans_info or [])):
+        if op == "resize":
+            pred = cv2.resize(pred, (int(w), int(h)), interpolation=cv2.INTER_NEAREST)
+        elif op == "padding":
+            pred = pred[:int(h), :int(w)]
+    if pred.shape[:2] != tuple(ori_shape):
+        pred = cv2.resize(pred, (int(ori_shape[1]), int(ori_shape[0])), interpolation=cv2.INTER_NEAREST)
+    return pred
+
+
+if __name__ == "__main__":
+    main()
