@@ -29,15 +29,30 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     p.add_argument("--cpu_threads", type=int, default=None, help="CPU math threads (default: all cores)")
     p.add_argument("--no_onednn", action="store_true", help="CPU: plain kernels instead of oneDNN")
-    p.add_argument("--use_trt", action="store_true", help="GPU: TensorRT subgraphs")
+    p.add_argument("--enable_mkldnn", type=_bool, default=True, metavar="True|False",
+                   help="CPU: oneDNN on or off (TIPC's spelling; --no_onednn also turns it off)")
+    p.add_argument("--use_trt", type=_bool, nargs="?", const=True, default=False, metavar="True|False",
+                   help="GPU: TensorRT subgraphs")
     p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="GPU precision")
     p.add_argument("--trt_shape_range", type=int, nargs=4, default=None, metavar=("MIN_H", "MIN_W", "MAX_H", "MAX_W"),
                    help="TensorRT dynamic-shape range (default: the first image's size)")
     p.add_argument("--batch_size", type=int, default=1)
-    p.add_argument("--benchmark", action="store_true", help="time warm-up and repeated runs, print percentiles")
+    p.add_argument("--benchmark", type=_bool, nargs="?", const=True, default=False, metavar="True|False",
+                   help="time warm-up and repeated runs, print percentiles")
+    p.add_argument("--save_log_path", default=None, help="also write the benchmark figures as JSON here")
+    p.add_argument("--model_name", default=None, help="a name for the log lines (TIPC passes one)")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeats", type=int, default=10)
     return p.parse_args(argv)
+
+
+def _bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
 
 
 def _percentiles(values: List[float]) -> str:
@@ -85,7 +100,8 @@ def main(argv=None) -> Dict[str, object]:
         trt_range = ([1, 3, h0, w0], [args.batch_size, 3, h1, w1])
     predictor = create_predictor(deploy.model_file, deploy.params_file, device=args.device,
                                  cpu_threads=args.cpu_threads or default_num_threads(),
-                                 use_onednn=not args.no_onednn, use_trt=args.use_trt, precision=args.precision,
+                                 use_onednn=args.enable_mkldnn and not args.no_onednn, use_trt=args.use_trt,
+                                 precision=args.precision,
                                  trt_min_shape=trt_range[0] if trt_range else None,
                                  trt_max_shape=trt_range[1] if trt_range else None)
     if deploy.output_op not in ("argmax", "softmax", "none"):
@@ -158,7 +174,11 @@ def main(argv=None) -> Dict[str, object]:
             runs.append(time.perf_counter() - start)
         result["benchmark"] = {"inference_s": runs, "preprocess_s": times["preprocess"],
                                "postprocess_s": times["postprocess"]}
-        logger.info(f"[BENCHMARK] input {list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
+        if args.save_log_path and args.save_log_path != "null":
+            import json
+            with open(args.save_log_path, "w") as f:
+                json.dump({"model_name": args.model_name, **result["benchmark"]}, f, indent=2)
+        logger.info(f"[BENCHMARK] {args.model_name or ''} input {list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
                     f"inference {_percentiles(runs)}; per batch during the pass: preprocess "
                     f"{_percentiles(times['preprocess'])}, postprocess {_percentiles(times['postprocess'])}")
     if failed:
