@@ -156,3 +156,19 @@ def test_visualdl_gets_scalars_and_prediction_images(tmp_path):
     tags = reader.get_tags()
     assert "Train/loss" in tags.get("scalar", []) and "Eval/mIoU" in tags.get("scalar", [])
     assert "Eval/prediction_0" in tags.get("image", [])
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path):
+    trainer = make_trainer(tmp_path, iters=6)
+    trainer.save_interval = 2
+    real_losses, calls = trainer.losses, [0]
+
+    def exploding(outputs, label):
+        calls[0] += 1
+        total, parts = real_losses(outputs, label)
+        return (total * float("nan"), parts) if calls[0] == 3 else (total, parts)
+    trainer.losses = exploding
+    with pytest.raises(FloatingPointError, match=r"loss became nan at iteration 3.*last good checkpoint"):
+        trainer.run()
+    assert sorted(os.listdir(tmp_path)) == ["iter_2", "train_log.jsonl"]
+    assert json.load(open(tmp_path / "iter_2" / "meta.json"))["iter"] == 2

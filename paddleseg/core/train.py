@@ -151,7 +151,7 @@ class Trainer:
                      for i in range(self.accumulate_steps)) / self.accumulate_steps
         if not math.isfinite(values[0]):
             raise FloatingPointError(
-                f"loss became {values[0]} at iteration {self.iter} (per output: {values[1:].tolist()}); lower "
+                f"loss became {values[0]} at iteration {self.iter + 1} (per output: {values[1:].tolist()}); lower "
                 f"the learning rate or check the labels. The last good checkpoint is in {self.save_dir}")
         self.amp.step(self.optimizer)
         self.optimizer.clear_grad()

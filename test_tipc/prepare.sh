@@ -1,0 +1,41 @@
+#!/bin/bash
+# Prepare data for a TIPC mode.
+#   bash test_tipc/prepare.sh test_tipc/configs/encnet/train_infer_python.txt lite_train_lite_infer
+# lite_* modes generate a small Cityscapes-layout dataset offline (no network needed).
+# whole_* modes use a real Cityscapes root: set CITYSCAPES_ROOT=/path/to/cityscapes (holding
+# leftImg8bit/ and gtFine/ with *_labelTrainIds.png, see tools/convert_cityscapes.py).
+set -o pipefail
+FILENAME=$1
+MODE=$2
+if [[ -z "${FILENAME}" || -z "${MODE}" ]]; then
+    echo "usage: bash test_tipc/prepare.sh CONFIG_TXT MODE (lite_train_lite_infer | lite_train_whole_infer | whole_train_whole_infer)"
+    exit 2
+fi
+[[ -f "${FILENAME}" ]] || { echo "prepare.sh: ${FILENAME} does not exist"; exit 2; }
+source test_tipc/common_func.sh
+python=$(func_parser_value "$(sed -n 3p "${FILENAME}")")
+DATA=test_tipc/data/cityscapes
+mkdir -p test_tipc/data
+
+case "${MODE}" in
+    lite_train_lite_infer|lite_train_whole_infer)
+        rm -rf "${DATA}"
+        ${python} tools/generate_synthetic_cityscapes.py --out "${DATA}" --train 16 --val 4 --size 256 128 --seed 0 || exit 1
+        ;;
+    whole_train_whole_infer|whole_infer)
+        if [[ -z "${CITYSCAPES_ROOT}" || ! -d "${CITYSCAPES_ROOT}/leftImg8bit" || ! -d "${CITYSCAPES_ROOT}/gtFine" ]]; then
+            echo "prepare.sh: ${MODE} needs the real Cityscapes dataset. Download leftImg8bit_trainvaltest.zip and"
+            echo "gtFine_trainvaltest.zip from https://www.cityscapes-dataset.com (free registration), unzip both into"
+            echo "one folder, run: python tools/convert_cityscapes.py --cityscapes_root FOLDER"
+            echo "then: CITYSCAPES_ROOT=FOLDER bash test_tipc/prepare.sh ${FILENAME} ${MODE}"
+            exit 1
+        fi
+        rm -rf "${DATA}"
+        ln -s "$(cd "${CITYSCAPES_ROOT}" && pwd)" "${DATA}"
+        ;;
+    *)
+        echo "prepare.sh: unknown mode ${MODE}"; exit 2 ;;
+esac
+# The inference image list: a few val images.
+find -L "${DATA}/leftImg8bit/val" -name "*_leftImg8bit.png" | sort | head -n 4 | sed "s#^${DATA}/##" > "${DATA}/val_images.txt"
+echo "prepare.sh: ${MODE} data ready in ${DATA} ($(wc -l < "${DATA}/val_images.txt") inference images listed)"
