@@ -1,5 +1,6 @@
 """TIPC: the txt files follow the standard layout; the lite chain passes for both models offline;
 a broken step is logged as failed and fails the script."""
+import json
 import os
 import shutil
 import subprocess
@@ -81,3 +82,13 @@ def test_a_broken_step_is_logged_and_fails_the_script(lite_data, tmp_path):
     assert "Run successfully with command - python train.py" in log
     assert "Run failed with command - python val.py" in log and "no_such_file" in log
     assert "Run failed with command - python export.py" in log
+
+
+def test_train_benchmark_reports_ips_and_memory(tmp_path):
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    import train_benchmark
+    out = tmp_path / "bench.json"
+    result = train_benchmark.main(["--config", "test_tipc/configs/icnet/icnet_resnet18_tipc.yml", "--iters", "3",
+                                   "--skip", "1", "--synthetic", "--num_threads", "2", "--out", str(out)])
+    assert result["iters_timed"] == 2 and result["ips"] > 0 and result["peak_memory_mb"] > 100
+    assert json.load(open(out))["ips"] == result["ips"]

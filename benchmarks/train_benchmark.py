@@ -1,0 +1,79 @@
+"""Training throughput (ips) and peak memory of any config, for performance tables and TIPC.
+
+    python benchmarks/train_benchmark.py --config test_tipc/configs/icnet/icnet_resnet18_tipc.yml --iters 30
+    python benchmarks/train_benchmark.py --config CFG --batch_size 2 --iters 50 --skip 10 --opts KEY=VALUE ...
+
+Trains ``--iters`` iterations with train.py's own code (no evaluation, no checkpoint until the
+end) and reports the mean ips and batch_cost over the iterations after the first ``--skip``
+(warm-up), plus the peak memory: resident set on CPU, the allocator's peak on GPU. Prints one JSON
+line (and writes it to ``--out``); the training log lines carry PaddleSeg's keys as usual. When the
+config's dataset is missing, ``--synthetic`` generates a small Cityscapes-layout one to train on.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True)
+    p.add_argument("--iters", type=int, default=30)
+    p.add_argument("--skip", type=int, default=5, help="warm-up iterations left out of the averages")
+    p.add_argument("--batch_size", type=int, default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--num_threads", type=int, default=None)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
+    p.add_argument("--synthetic", action="store_true", help="train on generated data (images 512x256)")
+    p.add_argument("--opts", nargs="+", default=[])
+    p.add_argument("--out", default=None)
+    args = p.parse_args(argv)
+    if args.iters <= args.skip:
+        raise SystemExit(f"--iters {args.iters} must exceed --skip {args.skip}")
+    import train as train_cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = list(args.opts)
+        if args.synthetic:
+            from tools.generate_synthetic_cityscapes import generate
+            data = os.path.join(tmp, "data")
+            generate(data, num_train=16, num_val=2, size=(512, 256), seed=0)
+            opts += [f"train_dataset.dataset_root={data}", f"val_dataset.dataset_root={data}"]
+        cli = ["--config", args.config, "--iters", str(args.iters), "--log_iters", "1", "--save_interval",
+               str(args.iters), "--save_dir", os.path.join(tmp, "run"), "--seed", "0", "--check_labels", "0",
+               "--device", args.device, "--precision", args.precision]
+        if args.batch_size:
+            cli += ["--batch_size", str(args.batch_size)]
+        if args.num_threads:
+            cli += ["--num_threads", str(args.num_threads)]
+        if opts:
+            cli += ["--opts", *opts]
+        summary = train_cli.main(cli)
+    import paddle
+    steps = [e for e in summary["history"] if "ips" in e and e["iter"] > args.skip]
+    on_gpu = paddle.get_device().startswith("gpu")
+    peak = (paddle.device.cuda.max_memory_allocated() / 2**20 if on_gpu
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    result = {"config": args.config, "device": paddle.get_device(), "precision": args.precision,
+              "iters_timed": len(steps), "ips": statistics.mean(e["ips"] for e in steps),
+              "batch_cost": statistics.mean(e["batch_cost"] for e in steps),
+              "reader_cost": statistics.mean(e["reader_cost"] for e in steps),
+              "peak_memory_mb": peak, "memory_kind": "gpu_allocated" if on_gpu else "cpu_max_rss",
+              "final_loss": steps[-1]["loss"]}
+    print(json.dumps(result))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=2)
+    return result
+
+
+if __name__ == "__main__":
+    main()
