@@ -141,3 +141,17 @@ def test_onnx_matches_static(exported, tmp_path):
     with paddle.no_grad():
         want = ExportWrapper(model, "none")(paddle.to_tensor(x)).numpy()
     np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-3)
+
+
+def test_val_engine_inference_matches_dygraph(exported, tmp_path):
+    import val as val_cli
+    name, _, _, model_path, _ = exported
+    data = tmp_path / "data"
+    generate(str(data), num_train=1, num_val=3, size=(96, 64), seed=4)
+    common = ["--config", CONFIGS[name], "--model_path", model_path, "--opts", f"val_dataset.dataset_root={data}",
+              f"train_dataset.dataset_root={data}"]
+    dygraph = val_cli.main([*common[:4], "--save_metrics", str(tmp_path / "a.json"), *common[4:]])
+    engine = val_cli.main([*common[:4], "--save_metrics", str(tmp_path / "b.json"), "--engine", "inference",
+                           "--is_slide", "--crop_size", "96", "64", "--stride", "64", "64", *common[4:]])
+    moved = np.abs(np.asarray(engine["confusion_matrix"]) - np.asarray(dygraph["confusion_matrix"])).sum() / 2
+    assert moved <= 1e-3 * dygraph["num_pixels"]

@@ -72,7 +72,7 @@ def main(argv=None) -> Dict[str, object]:
     from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
     from paddleseg.utils.runtime import default_num_threads
-    from paddleseg.utils.visualize import colorize, default_palette, overlay, write_rgb
+    from paddleseg.utils.visualize import default_palette, save_prediction
     from tools.predict import collect_images, output_name
 
     if args.batch_size < 1:
@@ -121,20 +121,8 @@ def main(argv=None) -> Dict[str, object]:
         preds = out if deploy.output_op == "argmax" else out.argmax(axis=1)
         for (path, original, data), pred in zip(group, preds):
             pred = _restore(pred.astype(np.int32), data["trans_info"], original.shape[:2])
-            name = output_name(path, base)
-            ids = pred.astype(np.uint8)
-            colour = colorize(ids, palette)
-            for folder, file_name, rgb in (("pseudo_color_prediction", name + ".png", colour),
-                                           ("added_prediction", name + ".jpg",
-                                            overlay(original.astype(np.uint8), colour))):
-                target = os.path.join(args.save_dir, folder, file_name)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                write_rgb(target, rgb)
-            label_out = os.path.join(args.save_dir, "label_prediction", name + ".png")
-            os.makedirs(os.path.dirname(label_out), exist_ok=True)
-            import cv2
-            cv2.imwrite(label_out, ids)
-            written.append(label_out)
+            paths = save_prediction(args.save_dir, output_name(path, base), pred, original, palette)
+            written.append(paths["label_prediction"])
         times["postprocess"].append(time.perf_counter() - start)
 
     group = []

@@ -74,7 +74,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> List[str]:
     """Runs prediction; returns the pseudo-colour mask paths written."""
     args = parse_args(argv)
-    import cv2
     import numpy as np
     import paddle
     from tqdm import tqdm
@@ -86,7 +85,7 @@ def main(argv=None) -> List[str]:
     from paddleseg.utils import logger
     from paddleseg.utils.pretrained import load_entire_model
     from paddleseg.utils.runtime import setup_runtime
-    from paddleseg.utils.visualize import colorize, overlay, palette_for, write_rgb
+    from paddleseg.utils.visualize import palette_for, save_prediction
 
     images, base = collect_images(args.image_path)
     setup_runtime(args.device, args.num_threads, seed=None)
@@ -117,18 +116,9 @@ def main(argv=None) -> List[str]:
             if palette is None:
                 palette = palette_for(builder.val_dataset_class, scores.shape[1])
             pred = paddle.argmax(scores, axis=1)[0].numpy().astype(np.uint8)
-            name = output_name(path, base)
-            color = colorize(pred, palette)
-            outputs = {"pseudo_color_prediction": (name + ".png", color),
-                       "added_prediction": (name + ".jpg", overlay(original.astype(np.uint8), color, args.overlay_weight))}
-            for folder, (file_name, rgb) in outputs.items():
-                out = os.path.join(args.save_dir, folder, file_name)
-                os.makedirs(os.path.dirname(out), exist_ok=True)
-                write_rgb(out, rgb)
-            label_out = os.path.join(args.save_dir, "label_prediction", name + ".png")
-            os.makedirs(os.path.dirname(label_out), exist_ok=True)
-            cv2.imwrite(label_out, pred)
-            written.append(os.path.join(args.save_dir, "pseudo_color_prediction", name + ".png"))
+            paths = save_prediction(args.save_dir, output_name(path, base), pred, original, palette,
+                                    args.overlay_weight)
+            written.append(paths["pseudo_color_prediction"])
     logger.info(f"Wrote {len(written)} prediction(s) to {args.save_dir}")
     if failed:
         logger.error(f"{len(failed)} image(s) could not be read: {failed}")

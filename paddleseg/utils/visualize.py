@@ -1,7 +1,8 @@
 """Pseudo-colour masks and overlays for predictions (OpenCV / NumPy only)."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import os
+from typing import Dict, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -42,3 +43,24 @@ def write_rgb(path: str, rgb: np.ndarray) -> None:
     """Write an RGB array (OpenCV writes BGR); raise if the file cannot be written."""
     if not cv2.imwrite(path, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write {path}")
+
+
+def save_prediction(save_dir: str, name: str, pred: np.ndarray, image_rgb: np.ndarray, palette: np.ndarray,
+                    overlay_weight: float = 0.6) -> Dict[str, str]:
+    """Write one prediction the way PaddleSeg's tools lay it out, and return the three paths.
+
+    ``label_prediction/<name>.png`` (class ids), ``pseudo_color_prediction/<name>.png`` (palette
+    colours) and ``added_prediction/<name>.jpg`` (colours over the image). ``pred`` is H x W class
+    ids, ``image_rgb`` the original H x W x 3 image; ``name`` may contain sub-folders.
+    """
+    ids = pred.astype(np.uint8)
+    colour = colorize(ids, palette)
+    paths = {folder: os.path.join(save_dir, folder, name + ext) for folder, ext in
+             (("label_prediction", ".png"), ("pseudo_color_prediction", ".png"), ("added_prediction", ".jpg"))}
+    for path in paths.values():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not cv2.imwrite(paths["label_prediction"], ids):
+        raise OSError(f"could not write {paths['label_prediction']}")
+    write_rgb(paths["pseudo_color_prediction"], colour)
+    write_rgb(paths["added_prediction"], overlay(image_rgb.astype(np.uint8), colour, overlay_weight))
+    return paths
