@@ -86,9 +86,13 @@ def test_without_se_loss_returns_two_outputs():
 
 
 def test_aux_index():
+    for indices, aux in (([1, 2, 3], 2), ([3], 2), ([1, 2], 1), ([0, 1], 0), ([0], 0), ([-1], 2)):
+        assert tiny_encnet(backbone_indices=indices).aux_index == aux, indices  # follows the stages
     default = tiny_encnet(backbone_indices=[3])
-    assert default.aux_index == 2  # PaddleSeg's fixed choice, whatever backbone_indices is
-    assert default.fcn_head.conv_bn_relu._conv.weight.shape[1] == 256
+    assert default.fcn_head.conv_bn_relu._conv.weight.shape[1] == 256    # PaddleSeg's output 2
+    moved = tiny_encnet(backbone_indices=[1, 2])
+    assert moved.fcn_head.conv_bn_relu._conv.weight.shape[1] == 128
+    assert list(moved(paddle.randn([1, 3, 32, 32]))[1].shape) == [1, 3, 32, 32]
     custom = tiny_encnet(aux_index=1)
     assert custom.fcn_head.conv_bn_relu._conv.weight.shape[1] == 128
     assert list(custom(paddle.randn([1, 3, 32, 32]))[1].shape) == [1, 3, 32, 32]

@@ -121,5 +121,6 @@ def format_report(result: Dict) -> str:
         lines.append(f"{name:<{width}}  {'-' if absent else f'{iou:.4f}':>7}  {prec:7.4f}  {rec:7.4f}")
     if result["absent_classes"]:
         lines.append("absent from ground truth and prediction (excluded from means): "
-                     + ", ".join(result["absent_classes"]))
+                     + ", ".join(result["absent_classes"])
+                     + f"; PaddleSeg's mean over all classes (absent = 0): {result['mIoU_all_classes']:.4f}")
     return "\n".join(lines)

@@ -11,8 +11,17 @@ from paddleseg.cvlibs import manager
 from paddleseg.models.layers import AuxLayer, ConvBNReLU, EncModule
 from paddleseg.utils.pretrained import load_entire_model
 
-# PaddleSeg 2.8 always feeds backbone output 2 (stride 16 before dilation) to the aux head.
-PADDLESEG_AUX_INDEX = 2
+
+
+def default_aux_index(backbone_indices: Sequence[int], num_feats: int) -> int:
+    """The stage just before the last one the head reads (FCN's auxiliary placement).
+
+    With PaddleSeg's ``backbone_indices`` ([1, 2, 3], or [3]) this is output 2, the index PaddleSeg
+    2.8 hard-codes, so its configs and checkpoints behave identically; with other selections the
+    aux head moves with them instead of staying on a fixed stage.
+    """
+    last = backbone_indices[-1] % num_feats
+    return max(last - 1, 0)
 
 
 @manager.MODELS.add_component
@@ -31,9 +40,9 @@ class ENCNet(nn.Layer):
         mid_channels: channels of the head.
         use_se_loss: add the SE head (``se_layer``), whose output is the third training output.
         add_lateral: fuse 1x1-projected earlier stages into the head.
-        aux_index: backbone output fed to the auxiliary FCN head. None means PaddleSeg's fixed
-            choice, output 2 (whatever ``backbone_indices`` is), so PaddleSeg configs and
-            checkpoints behave identically; set it to point the aux head at another stage.
+        aux_index: backbone output fed to the auxiliary FCN head. None follows the configured
+            stages: the output just before the last of ``backbone_indices`` (2 for PaddleSeg's
+            [1, 2, 3], PaddleSeg's own choice); set it to point the aux head elsewhere.
         pretrained: whole-model checkpoint (URL / file / folder), loaded after the backbone's
             own pretrained weights.
 
@@ -50,12 +59,13 @@ class ENCNet(nn.Layer):
         if not feat_channels:
             raise ValueError(f"ENCNet backbone {type(backbone).__name__} has no feat_channels attribute")
         num_feats = len(feat_channels)
-        self.aux_index = PADDLESEG_AUX_INDEX if aux_index is None else aux_index
-        for key, values in (("backbone_indices", list(backbone_indices)), ("aux_index", [self.aux_index])):
+        for key, values in (("backbone_indices", list(backbone_indices)),
+                            ("aux_index", [] if aux_index is None else [aux_index])):
             bad = [i for i in values if not -num_feats <= i < num_feats]
-            if bad or not values:
+            if bad or (key == "backbone_indices" and not values):
                 raise ValueError(f"ENCNet {key}={values} is out of range: the backbone has {num_feats} "
                                  f"outputs (valid indices 0..{num_feats - 1})")
+        self.aux_index = default_aux_index(backbone_indices, num_feats) if aux_index is None else aux_index
         self.backbone = backbone
         self.backbone_indices = list(backbone_indices)
         self.add_lateral = add_lateral

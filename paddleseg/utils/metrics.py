@@ -3,6 +3,8 @@
 The confusion matrix ``cm[g, p]`` counts pixels of ground-truth class ``g`` predicted as ``p``; it
 is built with one ``bincount`` per batch, so no per-pixel work leaves the device. Classes absent
 from both the ground truth and the prediction are excluded from the means (their IoU is 0/0).
+PaddleSeg 2.8 instead counts such a class as IoU 0 in its mean; ``mIoU_all_classes`` is that figure,
+for comparisons with PaddleSeg logs (the two agree whenever every class occurs, as on Cityscapes val).
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ def metrics_from_confusion(cm: np.ndarray, class_names: Optional[Sequence[str]] 
     names: List[str] = list(class_names) if class_names is not None else [str(i) for i in range(len(tp))]
     return {
         "mIoU": mean(iou, present),
+        "mIoU_all_classes": float(iou.mean()) if len(iou) else 0.0,
         "Acc": acc,
         "mAcc": mean(recall, gt > 0),
         "Kappa": float(kappa),
