@@ -88,3 +88,43 @@ def test_optimizer_state_follows_structured_names_across_rebuilds(tmp_path):
         v = velocity[f"{p.name}_velocity_0"]
         v2 = velocity2[f"{p2.name}_velocity_0"]
         assert paddle.allclose(v, v2).item()
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _fake_checkpoint(path, complete=True, marker="new"):
+    os.makedirs(path)
+    with open(os.path.join(path, "model.pdparams"), "w") as f:
+        f.write(marker)
+    if complete:
+        open(os.path.join(path, ckpt.META), "w").write("{}")
+
+
+def test_recover_interrupted_writes(tmp_path):
+    dead = _dead_pid()
+    # killed mid-write: an incomplete temporary copy beside the intact old checkpoint
+    _fake_checkpoint(tmp_path / "iter_2", marker="old")
+    _fake_checkpoint(tmp_path / f".iter_4.tmp-{dead}", complete=False)
+    # killed between the renames, the new copy finished: it becomes the checkpoint
+    _fake_checkpoint(tmp_path / f".iter_6.old-{dead}", marker="old")
+    _fake_checkpoint(tmp_path / f".iter_6.tmp-{dead}", marker="new")
+    # killed between the renames before the new copy was complete: the old one comes back
+    _fake_checkpoint(tmp_path / f".best_model.old-{dead}", marker="old")
+    _fake_checkpoint(tmp_path / f".best_model.tmp-{dead}", complete=False)
+    # a write of this (live) process is left alone
+    _fake_checkpoint(tmp_path / f".iter_8.tmp-{os.getpid()}", complete=False)
+
+    actions = ckpt.recover_interrupted_writes(str(tmp_path))
+    assert len(actions) == 5, actions   # 2 restored, 3 removed
+    assert sorted(os.listdir(tmp_path)) == [f".iter_8.tmp-{os.getpid()}", "best_model", "iter_2", "iter_6"]
+    assert open(tmp_path / "iter_6" / "model.pdparams").read() == "new"
+    assert open(tmp_path / "best_model" / "model.pdparams").read() == "old"
+    assert ckpt.latest_checkpoint(str(tmp_path)).endswith("iter_6")
+    assert ckpt.recover_interrupted_writes(str(tmp_path)) == []
+    assert ckpt.recover_interrupted_writes(str(tmp_path / "missing")) == []

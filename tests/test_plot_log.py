@@ -26,3 +26,10 @@ def test_bad_logs_are_named(tmp_path):
     bad.write_text('{"iter": 1, "loss": 1.0}\nnot json\n')
     with pytest.raises(SystemExit, match="bad.jsonl:2"):
         plot_log.read_log(str(bad))
+
+
+def test_repeated_iterations_keep_the_last_value_in_order(tmp_path):
+    log = tmp_path / "train_log.jsonl"
+    iters = [1, 2, 3, 4, 2, 3, 4, 5]            # an old log: resumed from iter 1 without trimming
+    log.write_text("\n".join(json.dumps({"iter": it, "loss": float(n)}) for n, it in enumerate(iters)) + "\n")
+    assert plot_log.read_log(str(log))["loss"] == [(1, 0.0), (2, 4.0), (3, 5.0), (4, 6.0), (5, 7.0)]

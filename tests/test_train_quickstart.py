@@ -69,6 +69,9 @@ def test_resume_continues_and_stops_at_end(data_root, tmp_path):
     assert sorted(d for d in os.listdir(save_dir) if d.startswith("iter_")) == ["iter_4", "iter_6"]
     done = train_cli.main([*common, "--iters", "6", "--resume_model", "auto"])
     assert done["iter"] == 6 and done["history"] == []
+    past = train_cli.main([*common, "--iters", "5", "--resume_model", "auto"])     # already past the end
+    assert past["iter"] == 6 and past["history"] == []
+    assert sorted(d for d in os.listdir(save_dir) if d.startswith("iter_")) == ["iter_4", "iter_6"]
 
 
 def test_bad_label_fails_before_training(tmp_path):

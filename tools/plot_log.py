@@ -40,7 +40,9 @@ def read_log(path: str) -> Dict[str, List[Tuple[int, float]]]:
                 series.setdefault("mIoU", []).append((it, float(entry["eval_mIoU"])))
     if not series:
         raise SystemExit(f"{path} holds no loss or eval_mIoU entries")
-    return series
+    # Logs written before the trainer trimmed them on resume repeat the resumed iterations: keep
+    # the last value logged for each iteration, in iteration order, so curves never run backwards.
+    return {name: sorted(dict(points).items()) for name, points in series.items()}
 
 
 def _panel(title: str, curves: Sequence[Tuple[str, List[Tuple[int, float]]]], size=(640, 360)) -> np.ndarray:

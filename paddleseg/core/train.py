@@ -96,6 +96,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ set-up
     def _resume(self) -> None:
+        if self.is_main:
+            for action in ckpt.recover_interrupted_writes(self.save_dir):
+                logger.warning(f"Interrupted checkpoint write: {action}")
+        if self.world_size > 1:
+            dist.barrier()        # the other ranks look for checkpoints only once rank 0 has tidied up
         path = self.resume_model
         if not path:
             return
@@ -111,6 +116,31 @@ class Trainer:
         if self.seed is None and "data_seed" in meta:
             self.seed = int(meta["data_seed"])   # the same data order as before the interruption
         self.amp.set_state_dict(meta.get("grad_scaler"))
+        if self.is_main:
+            self._truncate_log(self.iter)
+
+    def _truncate_log(self, last_iter: int) -> None:
+        """Drop log entries after the checkpoint resumed from: they are about to be trained again,
+        and the log should read as one run (plots and scripts see each iteration once)."""
+        path = os.path.join(self.save_dir, "train_log.jsonl")
+        if not os.path.isfile(path):
+            return
+        with open(path) as f:
+            lines = [line for line in f if line.strip()]
+        kept = []
+        for line in lines:
+            try:
+                if int(json.loads(line).get("iter", 0)) > last_iter:
+                    continue
+            except (ValueError, AttributeError):
+                pass                      # keep what we cannot read rather than lose it
+            kept.append(line)
+        if len(kept) < len(lines):
+            tmp = path + ".tmp"
+            with open(tmp, "w") as f:
+                f.writelines(kept)
+            os.replace(tmp, path)
+            logger.info(f"train_log.jsonl: dropped {len(lines) - len(kept)} entries after iteration {last_iter}")
 
     def _prepare_model(self) -> None:
         """AMP O2 decoration, then SyncBatchNorm + DataParallel when several ranks train."""

@@ -124,6 +124,52 @@ def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[p
     return ckpt_dir
 
 
+_TEMPORARY = re.compile(r"^\.(.+)\.(tmp|old)-(\d+)$")
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:       # someone else's live process
+        return True
+    return True
+
+
+def recover_interrupted_writes(save_dir: str) -> List[str]:
+    """Tidy what a process killed inside :func:`_write_dir_atomically` left in ``save_dir``.
+
+    A kill while writing leaves ``.NAME.tmp-PID`` (incomplete: deleted). A kill between the two
+    renames leaves ``.NAME.old-PID`` and no ``NAME``: the finished temporary copy (it has
+    ``meta.json``) or else the old one is renamed back, so no checkpoint is lost. Directories of
+    processes still running are left alone. Returns a line per action, for the log.
+    """
+    if not os.path.isdir(save_dir):
+        return []
+    actions: List[str] = []
+    leftovers: Dict[str, Dict[str, str]] = {}
+    for entry in sorted(os.listdir(save_dir)):
+        m = _TEMPORARY.match(entry)
+        if m and os.path.isdir(os.path.join(save_dir, entry)) and not _process_alive(int(m.group(3))):
+            leftovers.setdefault(m.group(1), {})[m.group(2)] = os.path.join(save_dir, entry)
+    for name, found in leftovers.items():
+        final = os.path.join(save_dir, name)
+        if not os.path.exists(final):
+            tmp, old = found.get("tmp"), found.get("old")
+            source = tmp if tmp and os.path.isfile(os.path.join(tmp, META)) else old
+            if source:
+                os.rename(source, final)
+                found = {k: v for k, v in found.items() if v != source}
+                actions.append(f"restored {final} from {os.path.basename(source)}")
+        for path in found.values():
+            shutil.rmtree(path, ignore_errors=True)
+            actions.append(f"removed the interrupted write {path}")
+    return actions
+
+
 def list_checkpoints(save_dir: str, complete_only: bool = True) -> List[Tuple[int, str]]:
     """``(iteration, path)`` of the ``iter_N`` directories in ``save_dir``, oldest first."""
     if not os.path.isdir(save_dir):
