@@ -1,5 +1,7 @@
-"""export.py (dynamic shapes, checked), deploy.yaml, Paddle Inference via tools/infer.py, ONNX."""
+"""export.py (dynamic and fixed shapes, output ops, checked), deploy.yaml, Paddle Inference via tools/infer.py,
+ONNX (tools/export_onnx.py: its adaptive-pooling check runs without paddle2onnx)."""
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -7,13 +9,16 @@ import sys
 import cv2
 import numpy as np
 import paddle
+import paddle.nn.functional as F
 import pytest
+from paddle.static import InputSpec
 
 import export as export_cli
 from paddleseg.cvlibs import Config, SegBuilder
 from paddleseg.deploy.deploy_config import DeployConfig
 from paddleseg.deploy.exporter import ExportWrapper, verify_static
 from paddleseg.deploy.predictor import create_predictor, graph_has_interpolate, run_predictor
+from tools import export_onnx as export_onnx_cli
 from tools import infer as infer_cli
 from tools import predict as predict_cli
 from tools.generate_synthetic_cityscapes import generate
@@ -21,6 +26,17 @@ from tools.generate_synthetic_cityscapes import generate
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {"encnet": os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml"),
            "icnet": os.path.join(REPO, "configs", "icnet", "icnet_resnet18_vd_synthetic_quickstart.yml")}
+HAS_ONNX = importlib.util.find_spec("paddle2onnx") is not None and importlib.util.find_spec("onnxruntime") is not None
+NEEDS_ONNX = pytest.mark.skipif(not HAS_ONNX,
+                                reason="ONNX export is an optional extra: pip install paddle2onnx onnxruntime")
+
+
+def pir_op_shape(model_file, op_name):
+    """The result shape of the first ``op_name`` op (e.g. "data", the input) in a PIR model.json."""
+    with open(model_file) as f:
+        ops = json.load(f)["program"]["regions"][0]["blocks"][0]["ops"]
+    op = next(o for o in ops if o["#"].split(".")[-1] == op_name)
+    return op["O"][0]["TT"]["D"][1]
 
 
 @pytest.fixture(scope="module", params=sorted(CONFIGS))
@@ -122,8 +138,102 @@ def test_cpu_predictor_without_onednn_matches(exported):
         np.testing.assert_allclose(run_predictor(predictor, x)[0], want, atol=1e-3, rtol=1e-3)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("paddle2onnx") is None or importlib.util.find_spec("onnxruntime") is None,
-                    reason="ONNX export is an optional extra: pip install paddle2onnx onnxruntime")
+def test_export_with_a_fixed_input_shape(exported, tmp_path):
+    name, _, model, model_path, _ = exported
+    out = export_cli.main(["--config", CONFIGS[name], "--model_path", model_path, "--save_dir", str(tmp_path),
+                           "--output_op", "none", "--input_shape", "1", "3", "64", "96", "--num_threads", "2"])
+    assert [r["shape"] for r in out["verify"]] == [[1, 3, 64, 96]]      # checked on the fixed shape only
+    assert DeployConfig(out["deploy_yaml"]).input_shape == [1, 3, 64, 96]
+    assert pir_op_shape(out["files"]["model"], "data") == [1, 3, 64, 96]
+    x = np.random.RandomState(1).standard_normal((1, 3, 64, 96)).astype("float32")
+    with paddle.no_grad():
+        want = model(paddle.to_tensor(x))[0].numpy()
+    got = run_predictor(create_predictor(out["files"]["model"], out["files"]["params"], cpu_threads=2,
+                                         use_onednn=False), x)[0]
+    np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-3)
+
+
+def test_softmax_export_gives_probabilities_with_the_argmax_exports_classes(exported, tmp_path):
+    name, _, model, model_path, _ = exported
+    outs = {op: export_cli.main(["--config", CONFIGS[name], "--model_path", model_path, "--save_dir",
+                                 str(tmp_path / op), "--output_op", op, "--verify_shapes", "64", "96",
+                                 "--num_threads", "2"]) for op in ("softmax", "argmax")}
+    deploy = DeployConfig(outs["softmax"]["deploy_yaml"])
+    assert deploy.output_op == "softmax" and deploy.dic["output_dtype"] == "float32"
+    assert DeployConfig(outs["argmax"]["deploy_yaml"]).dic["output_dtype"] == "int32"
+    x = np.random.RandomState(2).standard_normal((2, 3, 48, 80)).astype("float32")
+    got = {op: run_predictor(create_predictor(out["files"]["model"], out["files"]["params"], cpu_threads=2,
+                                              use_onednn=False), x)[0] for op, out in outs.items()}
+    probs, classes = got["softmax"], got["argmax"]
+    assert probs.shape == (2, 19, 48, 80) and probs.dtype == np.float32
+    assert classes.shape == (2, 48, 80) and classes.dtype == np.int32
+    assert probs.min() >= 0 and probs.max() <= 1
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    with paddle.no_grad():
+        want = F.softmax(model(paddle.to_tensor(x))[0], axis=1).numpy()
+    np.testing.assert_allclose(probs, want, atol=1e-4)
+    assert (probs.argmax(axis=1) == classes).mean() > 0.999
+
+
+class _Pool(paddle.nn.Layer):
+    def __init__(self, kind, size):
+        super().__init__()
+        self.kind, self.size = kind, size
+
+    def forward(self, x):
+        if self.kind == "avg":
+            return F.adaptive_avg_pool2d(x, self.size)
+        if self.kind == "max":
+            return F.adaptive_max_pool2d(x, self.size)
+        return F.max_pool2d(x, 3, 2, 1)                       # ordinary pooling: adaptive = false
+
+
+@pytest.mark.parametrize("kind, size, refused", [("plain", None, False), ("avg", 1, False), ("max", 1, False),
+                                                 ("avg", 2, True), ("avg", [2, 1], True), ("max", 3, True),
+                                                 ("avg", [None, 2], True)])
+def test_adaptive_pooling_detection_on_single_ops(kind, size, refused, tmp_path):
+    static = paddle.jit.to_static(_Pool(kind, size), input_spec=[InputSpec([None, 3, None, None], "float32", "x")],
+                                  full_graph=True)
+    paddle.jit.save(static, str(tmp_path / "model"))
+    assert export_onnx_cli.has_adaptive_pooling(str(tmp_path / "model.json")) is refused
+    if HAS_ONNX:        # the ground truth: paddle2onnx 2.1 aborts on exactly these (dynamic input shape)
+        run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "paddle2onnx"), "--model_dir",
+                              str(tmp_path), "--model_filename", "model.json", "--params_filename",
+                              "model.pdiparams", "--save_file", str(tmp_path / "m.onnx"), "--optimize_tool", "None"],
+                             capture_output=True, text=True)
+        assert (run.returncode != 0) is refused, (run.stdout + run.stderr)[-2000:]
+
+
+def test_adaptive_pooling_detection_on_the_models(exported):
+    # Every pool2d op has an "adaptive" attribute (false in ResNet's stem), so its mere presence means
+    # nothing: ENCNet has no adaptive pooling, ICNet pools to 2x2, 3x3 and 6x6 (and 1x1).
+    name, _, _, _, out = exported
+    assert export_onnx_cli.has_adaptive_pooling(out["files"]["model"]) is (name == "icnet")
+    assert export_onnx_cli.has_adaptive_pooling(out["files"]["params"]) is False     # not PIR json: not inspected
+
+
+def test_export_onnx_refuses_only_pyramid_pooling_on_dynamic_shapes(exported, tmp_path, monkeypatch):
+    # Runs without paddle2onnx: the converter is faked, the refusal comes before it is looked for.
+    name, _, _, _, out = exported
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        open(cmd[cmd.index("--save_file") + 1], "wb").close()
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+    monkeypatch.setattr(export_onnx_cli.shutil, "which", lambda _: sys.executable)
+    monkeypatch.setattr(export_onnx_cli.subprocess, "run", fake_run)
+    argv = ["--deploy_config", out["deploy_yaml"], "--save_file", str(tmp_path / "m.onnx"), "--skip_check"]
+    if name == "icnet":
+        with pytest.raises(SystemExit, match="pyramid pooling.*--input_shape"):
+            export_onnx_cli.main(argv)
+        assert not calls
+    else:
+        assert export_onnx_cli.main(argv) == str(tmp_path / "m.onnx")
+        assert len(calls) == 1 and calls[0][calls[0].index("--model_filename") + 1] == "model.json"
+
+
+@NEEDS_ONNX
 def test_onnx_matches_static(exported, tmp_path):
     name, root, model, model_path, _ = exported
     fixed = tmp_path / "fixed"
@@ -141,6 +251,28 @@ def test_onnx_matches_static(exported, tmp_path):
     with paddle.no_grad():
         want = ExportWrapper(model, "none")(paddle.to_tensor(x)).numpy()
     np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-3)
+
+
+@NEEDS_ONNX
+def test_onnx_dynamic_shape(exported, tmp_path):
+    """ENCNet converts with a dynamic input shape and matches on several sizes; ICNet is refused, not crashed."""
+    name, _, model, _, out = exported
+    onnx_path = tmp_path / "model.onnx"
+    run = subprocess.run([sys.executable, os.path.join(REPO, "tools", "export_onnx.py"), "--deploy_config",
+                          out["deploy_yaml"], "--save_file", str(onnx_path)], capture_output=True, text=True, cwd=REPO)
+    if name == "icnet":
+        assert run.returncode == 1 and "pyramid pooling" in run.stderr and not onnx_path.exists()
+        return
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    import onnxruntime
+    sess = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    assert not any(isinstance(d, int) for d in sess.get_inputs()[0].shape[2:])       # height, width dynamic
+    for shape in ((1, 3, 64, 96), (2, 3, 97, 131)):
+        x = np.random.RandomState(0).standard_normal(shape).astype("float32")
+        got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+        with paddle.no_grad():
+            want = model(paddle.to_tensor(x))[0].numpy()
+        np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-3)
 
 
 def test_val_engine_inference_matches_dygraph(exported, tmp_path):

@@ -6,8 +6,9 @@
 
 paddle2onnx 2.1 facts handled here: it is run with ``--optimize_tool None`` (its default optimiser
 tries to pip-install packages at run time), in a subprocess (adaptive pooling to sizes > 1 on a
-dynamic input shape aborts the converter with SIGABRT). Models with pyramid pooling (ICNet) need
-a fixed ``--input_shape`` at export; this tool says so instead of crashing. ONNX has no adaptive
+dynamic input shape aborts the converter with SIGABRT). Models with such pooling (ICNet's pyramid
+pooling; global 1x1 pooling is fine) need a fixed ``--input_shape`` at export; this tool reads the
+graph's pool ops (``has_adaptive_pooling``) and says so instead of crashing. ONNX has no adaptive
 pooling: the converter writes fixed AveragePool windows, exact only when the pooled map's size is a
 multiple of every bin -- for ICNet (bins 1, 2, 3, 6 on the 1/32 map) heights and widths that are
 multiples of 192, e.g. ``--input_shape 1 3 960 1920``; the check below catches other sizes. After conversion the
@@ -16,8 +17,8 @@ ONNX model runs in onnxruntime on a random input and is compared with Paddle Inf
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -27,10 +28,103 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 
+# Ops with an ``adaptive`` attribute (measured, Paddle 3.3): ``F.adaptive_avg_pool2d`` lowers to ``pool2d``
+# (output size as its second input), ``F.adaptive_max_pool2d`` to ``max_pool2d_with_index`` (output size
+# in ``kernel_size``). PIR json names ops "<dialect id>.<op>" ("1.pool2d"), text programs "pd_op.pool2d".
+_ADAPTIVE_POOL_OPS = ("pool2d", "max_pool2d_with_index")
+
+
+def _pir_ops(node):
+    """Every op (a dict with a "#" name and an "A" attribute list) in a PIR json program, nested blocks included."""
+    if isinstance(node, dict):
+        if isinstance(node.get("#"), str) and isinstance(node.get("A"), list):
+            yield node
+        for value in node.values():
+            yield from _pir_ops(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _pir_ops(value)
+
+
+def _pir_value(attr):
+    """A PIR json attribute value: {"#": "0.a_bool", "D": true} -> True, arrays -> lists; None if unreadable."""
+    if not isinstance(attr, dict) or "D" not in attr:
+        return None
+    data = attr["D"]
+    if isinstance(data, list):
+        return [_pir_value(v) if isinstance(v, dict) else v for v in data]
+    return data
+
+
+def _pir_attrs(op) -> dict:
+    return {a["N"]: _pir_value(a.get("AT")) for a in op["A"] if isinstance(a, dict) and "N" in a}
+
+
+def _results(op) -> list:
+    out = op.get("O")
+    return out if isinstance(out, list) else [out] if isinstance(out, dict) else []
+
+
+def _pool_output_size(op, attrs: dict, producers: dict):
+    """The (H, W) an adaptive pool op pools to, or None when the graph does not say.
+
+    ``pool2d`` takes it as its second input (a ``full_int_array`` op's ``value``),
+    ``max_pool2d_with_index`` as its ``kernel_size`` attribute; otherwise the spatial dims of the
+    op's result type are used (-1 where they are dynamic).
+    """
+    size = attrs.get("kernel_size")
+    inputs = op.get("I") if isinstance(op.get("I"), list) else []
+    if size is None and len(inputs) > 1 and isinstance(inputs[1], dict):
+        producer = producers.get(inputs[1].get("%"))
+        if producer is not None and producer["#"].split(".")[-1] == "full_int_array":
+            size = _pir_attrs(producer).get("value")
+    if size is None:
+        results = _results(op)
+        try:
+            dims = results[0]["TT"]["D"][1]
+            size = dims[1:3] if attrs.get("data_format") == "NHWC" else dims[2:4]
+        except (IndexError, KeyError, TypeError):
+            return None
+    if isinstance(size, int):
+        size = [size, size]
+    if not isinstance(size, list) or len(size) != 2 or not all(isinstance(v, int) for v in size):
+        return None
+    return size
+
+
 def has_adaptive_pooling(model_file: str) -> bool:
+    """True when the saved PIR graph (``model.json``) pools adaptively to an output size other than 1x1.
+
+    That is what paddle2onnx 2.1 cannot convert on a dynamic input shape (ICNet's pyramid pooling,
+    bins 2, 3, 6: the converter aborts). It reads the ops' attributes, not the text: every ``pool2d``
+    op carries an ``adaptive`` attribute, false for ordinary pooling (ResNet's stem max pool),
+    and adaptive pooling to 1x1 -- or ``global_pooling`` -- becomes a GlobalAveragePool/MaxPool that
+    converts fine. An output size that cannot be read, or that keeps a dimension (-1, as in
+    ``adaptive_avg_pool2d(x, [None, 2])``), counts as > 1. A file that is not PIR json (a legacy
+    protobuf ``model.pdmodel``) is not inspected: False, the converter is tried and a crash reported.
+    """
     with open(model_file, "rb") as f:
-        text = f.read().decode("utf-8", errors="ignore")
-    return bool(re.search(r'"(?:\d+|pd_op)\.pool2d"', text)) and '"adaptive"' in text
+        raw = f.read()
+    try:
+        program = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    ops = list(_pir_ops(program))
+    producers = {}
+    for op in ops:
+        for result in _results(op):
+            if isinstance(result, dict) and "%" in result:
+                producers[result["%"]] = op
+    for op in ops:
+        if op["#"].split(".")[-1] not in _ADAPTIVE_POOL_OPS:
+            continue
+        attrs = _pir_attrs(op)
+        if attrs.get("adaptive") is not True or attrs.get("global_pooling") is True:
+            continue
+        size = _pool_output_size(op, attrs, producers)
+        if size != [1, 1]:
+            return True
+    return False
 
 
 def main(argv=None) -> str:
@@ -46,15 +140,16 @@ def main(argv=None) -> str:
     from paddleseg.deploy.predictor import create_predictor, run_predictor
 
     deploy = DeployConfig(args.deploy_config)
+    shape = list(deploy.input_shape or [-1, 3, -1, -1])
+    # Checked before looking for the converter: the model, not the installation, is what is wrong.
+    if any(v == -1 for v in shape[2:]) and has_adaptive_pooling(deploy.model_file):
+        raise SystemExit("this model uses adaptive pooling to sizes > 1 (pyramid pooling, as in ICNet), which "
+                         "paddle2onnx 2.1 cannot convert with a dynamic input size (the converter aborts). Export "
+                         "again with a fixed size, e.g. python export.py ... --input_shape 1 3 1024 2048")
     converter = shutil.which("paddle2onnx") or os.path.join(os.path.dirname(sys.executable), "paddle2onnx")
     if not os.path.isfile(converter):
         raise SystemExit("paddle2onnx is not installed: pip install paddle2onnx onnxruntime "
                          "(or pip install -e \".[onnx]\")")
-    shape = list(deploy.input_shape or [-1, 3, -1, -1])
-    if any(v == -1 for v in shape[2:]) and has_adaptive_pooling(deploy.model_file):
-        raise SystemExit("this model uses adaptive pooling (pyramid pooling, as in ICNet), which paddle2onnx 2.1 "
-                         "cannot convert with a dynamic input size (the converter aborts). Export again with a "
-                         "fixed size, e.g. python export.py ... --input_shape 1 3 1024 2048")
     cmd = [converter, "--model_dir", os.path.dirname(deploy.model_file),
            "--model_filename", os.path.basename(deploy.model_file),
            "--params_filename", os.path.basename(deploy.params_file), "--save_file", args.save_file,
