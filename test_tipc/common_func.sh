@@ -38,3 +38,38 @@ func_run_and_log() {
     echo -e "\033[33m${line}\033[0m"
     return ${status}
 }
+
+# The model whole_infer starts from (it does not train): $TIPC_MODEL_PATH, else the txt's
+# infer_model line (line 37), else its --model_path line (line 10, the pretrained weights).
+# Accepted: a model.pdparams checkpoint, a folder holding model.pdparams (e.g. best_model/), or an
+# exported folder holding deploy.yaml (used as is). Prints the path; without a usable one, says
+# what is needed on stderr and returns 1.
+func_whole_infer_model() {
+    local txt=$1 model_name infer_model pretrained path origin
+    model_name=$(func_parser_value "$(sed -n 2p "${txt}")")
+    infer_model=$(func_parser_value "$(sed -n 37p "${txt}")")
+    pretrained=$(func_parser_value "$(sed -n 10p "${txt}")")
+    if [[ -n "${TIPC_MODEL_PATH}" ]]; then
+        path=${TIPC_MODEL_PATH}; origin="TIPC_MODEL_PATH"
+    elif [[ -n "${infer_model}" && "${infer_model}" != "null" ]]; then
+        path=${infer_model}; origin="the infer_model line (37) of ${txt}"
+    elif [[ -n "${pretrained}" && "${pretrained}" != "null" ]]; then
+        path=${pretrained}; origin="the --model_path line (10) of ${txt}"
+    fi
+    if [[ -n "${path}" ]] && { [[ -f "${path}" && "${path}" == *.pdparams ]] \
+            || [[ -f "${path}/model.pdparams" || -f "${path}/deploy.yaml" ]]; }; then
+        echo "${path}"; return 0
+    fi
+    {
+        if [[ -z "${path}" ]]; then
+            echo "whole_infer: no model given. whole_infer does not train; it exports and runs inference from trained weights."
+        else
+            echo "whole_infer: ${path} (from ${origin}) is not a model (missing, or not one of the forms below)."
+        fi
+        echo "Give one with TIPC_MODEL_PATH=PATH (or the infer_model line, line 37, of ${txt}): a model.pdparams"
+        echo "checkpoint, a folder holding one (e.g. .../best_model), or an exported folder holding deploy.yaml."
+        echo "To make one offline: bash test_tipc/test_train_inference_python.sh ${txt} lite_train_lite_infer, then"
+        echo "TIPC_MODEL_PATH=test_tipc/output/${model_name}/norm_gpus_-1_precision_fp32/best_model/model.pdparams"
+    } >&2
+    return 1
+}

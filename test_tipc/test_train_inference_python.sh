@@ -2,6 +2,9 @@
 # TIPC chain: train -> eval -> export -> inference for one model, as configured in its
 # train_infer_python.txt (the positional layout of Paddle model repositories).
 #   bash test_tipc/test_train_inference_python.sh test_tipc/configs/encnet/train_infer_python.txt lite_train_lite_infer
+# whole_infer does not train: eval (when the dataset is there) -> export -> inference from the model
+# in $TIPC_MODEL_PATH, else the txt's infer_model line, else its --model_path line:
+#   TIPC_MODEL_PATH=path/to/model.pdparams bash test_tipc/test_train_inference_python.sh TXT whole_infer
 # Every command and its status ("Run successfully" / "Run failed") go to
 # test_tipc/output/<model>/results_python.log; the script exits non-zero when any step failed.
 source test_tipc/common_func.sh
@@ -48,20 +51,32 @@ infer_save_key=$(func_parser_key "${lines[50]}")
 
 case "${MODE}" in
     lite_train_lite_infer|lite_train_whole_infer|whole_train_whole_infer) ;;
+    whole_infer) infer_model=$(func_whole_infer_model "${FILENAME}") || exit 1 ;;
     *) echo "unknown or unsupported mode ${MODE}"; exit 2 ;;
 esac
 
 OUT=test_tipc/output/${model_name}
+# whole_infer clears ${OUT}/whole_infer_gpus_*/ (its own outputs), so the model must live elsewhere
+if [[ "${MODE}" == "whole_infer" && "$(realpath -m "${infer_model}")" == "$(realpath -m "${OUT}")/whole_infer_gpus_"* ]]; then
+    echo "whole_infer: ${infer_model} lies in a folder this run clears (${OUT}/whole_infer_gpus_*); copy it elsewhere first" >&2
+    exit 1
+fi
 mkdir -p "${OUT}"
 LOG=${OUT}/results_python.log
 : > "${LOG}"
 echo "TIPC ${model_name} ${MODE} ($(date '+%F %T'))" | tee -a "${LOG}"
+if [[ "${MODE}" == "whole_infer" ]]; then
+    echo " whole_infer: no training; model ${infer_model}" | tee -a "${LOG}"
+    # eval needs the labelled dataset the image list comes from (prepare.sh puts it there)
+    data_root=$(dirname "${image_value}")
+fi
 num_gpus=$(${python} -c "import paddle; print(paddle.device.cuda.device_count() if paddle.is_compiled_with_cuda() else 0)" 2>/dev/null)
 num_gpus=${num_gpus:-0}
 failed=0
 
 IFS='|' read -ra gpus <<< "${gpu_list}"
 IFS='|' read -ra precisions <<< "${precision_list}"
+[[ "${MODE}" == "whole_infer" ]] && precisions=("${precisions[0]}")   # the training precision: one pass
 for gpu in "${gpus[@]}"; do
     if [[ "${gpu}" == "-1" ]]; then
         device=cpu; launcher="${python}"
@@ -69,6 +84,9 @@ for gpu in "${gpus[@]}"; do
         IFS=',' read -ra ids <<< "${gpu}"
         if (( ${#ids[@]} > num_gpus )); then
             echo " Skipped gpu_list entry ${gpu}: this machine has ${num_gpus} GPU(s)" | tee -a "${LOG}"; continue
+        fi
+        if [[ "${MODE}" == "whole_infer" ]] && (( ${#ids[@]} > 1 )); then
+            echo " Skipped gpu_list entry ${gpu}: whole_infer does not train, so multi-GPU entries add nothing" | tee -a "${LOG}"; continue
         fi
         device=gpu
         if (( ${#ids[@]} > 1 )); then
@@ -78,21 +96,40 @@ for gpu in "${gpus[@]}"; do
         fi
     fi
     for precision in "${precisions[@]}"; do
-        tag="norm_gpus_${gpu//,/_}_precision_${precision}"
-        run_dir=${OUT}/${tag}
+        if [[ "${MODE}" == "whole_infer" ]]; then
+            # its own folder, so a model taken from a training run's folder is not cleared below
+            run_dir=${OUT}/whole_infer_gpus_${gpu//,/_}
+        else
+            run_dir=${OUT}/norm_gpus_${gpu//,/_}_precision_${precision}
+        fi
         rm -rf "${run_dir}"; mkdir -p "${run_dir}"
-        params="$(func_set_params "${iters_key}" "${iters_value}") $(func_set_params "${batch_key}" "${batch_value}")"
-        params="${params} $(func_set_params "${save_dir_key}" "${run_dir}") --device ${device}"
-        [[ "${precision}" != "fp32" ]] && params="${params} $(func_set_params "${precision_key}" "${precision}")"
-        func_run_and_log "${launcher} ${norm_train} ${params}" "${LOG}" "${run_dir}/train.log" || failed=1
+        if [[ "${MODE}" == "whole_infer" ]]; then
+            model_path=${infer_model}
+        else
+            params="$(func_set_params "${iters_key}" "${iters_value}") $(func_set_params "${batch_key}" "${batch_value}")"
+            params="${params} $(func_set_params "${save_dir_key}" "${run_dir}") --device ${device}"
+            [[ "${precision}" != "fp32" ]] && params="${params} $(func_set_params "${precision_key}" "${precision}")"
+            func_run_and_log "${launcher} ${norm_train} ${params}" "${LOG}" "${run_dir}/train.log" || failed=1
+            model_path=${run_dir}/${train_model_name}
+        fi
 
-        model_path=${run_dir}/${train_model_name}
-        func_run_and_log "${python} ${eval_cmd} --model_path ${model_path} --device ${device}" "${LOG}" \
-            "${run_dir}/eval.log" || failed=1
+        if [[ "${MODE}" == "whole_infer" && -f "${model_path}/deploy.yaml" && ! -f "${model_path}/model.pdparams" ]]; then
+            echo " Skipped eval: ${model_path} is an exported model (eval needs model.pdparams)" | tee -a "${LOG}"
+        elif [[ "${MODE}" == "whole_infer" && ! -d "${data_root}/gtFine/val" ]]; then
+            echo " Skipped eval: no labelled dataset in ${data_root} (bash test_tipc/prepare.sh ${FILENAME} whole_infer makes one)" | tee -a "${LOG}"
+        else
+            func_run_and_log "${python} ${eval_cmd} --model_path ${model_path} --device ${device}" "${LOG}" \
+                "${run_dir}/eval.log" || failed=1
+        fi
 
-        export_dir=${run_dir}/export
-        func_run_and_log "${python} ${norm_export} $(func_set_params "${export_model_key}" "${model_path}") $(func_set_params "${export_save_key}" "${export_dir}") --device ${device}" \
-            "${LOG}" "${run_dir}/export.log" || failed=1
+        if [[ "${MODE}" == "whole_infer" && -f "${model_path}/deploy.yaml" ]]; then
+            export_dir=${model_path}
+            echo " Skipped export: ${model_path} is already exported" | tee -a "${LOG}"
+        else
+            export_dir=${run_dir}/export
+            func_run_and_log "${python} ${norm_export} $(func_set_params "${export_model_key}" "${model_path}") $(func_set_params "${export_save_key}" "${export_dir}") --device ${device}" \
+                "${LOG}" "${run_dir}/export.log" || failed=1
+        fi
 
         IFS='|' read -ra infer_devices <<< "${infer_device_list}"
         for infer_device in "${infer_devices[@]}"; do

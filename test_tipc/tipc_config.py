@@ -22,7 +22,8 @@ LAYOUT = [
     (22, "===========================eval_params==========================="), (23, "eval"), (25, "##"),
     (26, "===========================export_params==========================="), (27, "--save_dir"),
     (28, "--model_path"), (29, "norm_export"),
-    (35, "===========================infer_params==========================="), (39, "inference"),
+    (35, "===========================infer_params==========================="), (36, "infer_model"),
+    (39, "inference"),
     (40, "--device"), (41, "--enable_mkldnn"), (42, "--cpu_threads"), (43, "--batch_size"), (44, "--use_trt"),
     (45, "--precision"), (46, "--config"), (47, "--image_path"), (49, "--benchmark"), (50, "--save_dir"),
     (51, "--model_name"),
@@ -72,7 +73,7 @@ class TipcConfig:
                 "batch_size": self.for_mode(8, mode), "train": self.value(15), "eval": self.value(23),
                 "export": self.value(29), "inference": self.value(39), "infer_devices": self.alternatives(40),
                 "enable_mkldnn": self.alternatives(41), "cpu_threads": self.alternatives(42),
-                "infer_batch_size": self.alternatives(43)}
+                "infer_batch_size": self.alternatives(43), "infer_model": self.value(36)}
 
 
 def parse(path: str) -> TipcConfig:

@@ -1,5 +1,6 @@
 """TIPC: the txt files follow the standard layout; the lite chain passes for both models offline;
-a broken step is logged as failed and fails the script."""
+a broken step is logged as failed and fails the script; whole_infer runs from a given model without
+training and refuses clearly without one."""
 import json
 import os
 import shutil
@@ -20,7 +21,8 @@ def _txt(model):
 
 
 def _bash(*args, env_extra=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PADDLE_", "FLAGS_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PADDLE_", "FLAGS_")) and k not in ("TIPC_MODEL_PATH", "CITYSCAPES_ROOT")}
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # `python` = this venv's
     env.update(env_extra or {})
     return subprocess.run(["bash", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
@@ -82,6 +84,87 @@ def test_a_broken_step_is_logged_and_fails_the_script(lite_data, tmp_path):
     assert "Run successfully with command - python train.py" in log
     assert "Run failed with command - python val.py" in log and "no_such_file" in log
     assert "Run failed with command - python export.py" in log
+
+
+def _whole_infer_txt(tmp_path, model_name, infer_model="null", image_path=None):
+    """encnet's txt under another model name (own output folder), one inference variant."""
+    lines = open(os.path.join(REPO, _txt("encnet"))).read().splitlines()
+    lines[1] = f"model_name:{model_name}"
+    lines[36] = f"infer_model:{infer_model}"
+    lines[41], lines[42], lines[43] = "--enable_mkldnn:True", "--cpu_threads:1", "--batch_size:1"
+    if image_path:
+        lines[47] = f"--image_path:{image_path}"
+    txt = tmp_path / f"{model_name}.txt"
+    txt.write_text("\n".join(lines) + "\n")
+    return str(txt)
+
+
+def test_whole_infer_runs_from_a_given_model_without_training(lite_data, tmp_path):
+    # a checkpoint from two training iterations on the lite data stands in for trained weights
+    ckpt = tmp_path / "ckpt"
+    train = subprocess.run([sys.executable, "train.py", "--config", "test_tipc/configs/encnet/encnet_resnet18_tipc.yml",
+                            "--iters", "2", "--batch_size", "2", "--save_interval", "2", "--num_workers", "0",
+                            "--save_dir", str(ckpt), "--device", "cpu"], cwd=REPO, capture_output=True, text=True,
+                           timeout=300)
+    assert train.returncode == 0, train.stderr[-3000:]
+    model = str(ckpt / "iter_2" / "model.pdparams")
+    out = os.path.join(REPO, "test_tipc", "output", "encnet_whole_infer")
+    try:
+        # the model from TIPC_MODEL_PATH: eval on the prepared data, export, infer; no training
+        txt = _whole_infer_txt(tmp_path, "encnet_whole_infer")
+        env = {"TIPC_MODEL_PATH": model}
+        prep = _bash("test_tipc/prepare.sh", txt, "whole_infer", env_extra=env)
+        assert prep.returncode == 0 and "whole_infer model: " + model in prep.stdout, prep.stdout + prep.stderr
+        run = _bash("test_tipc/test_train_inference_python.sh", txt, "whole_infer", env_extra=env)
+        log = open(os.path.join(out, "results_python.log")).read()
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:] + log
+        assert f"whole_infer: no training; model {model}" in log
+        assert "train.py" not in log and "Run failed" not in log
+        assert f"Run successfully with command - python val.py --config test_tipc/configs/encnet/" \
+               f"encnet_resnet18_tipc.yml --model_path {model} --device cpu!" in log
+        assert f"Run successfully with command - python export.py --config test_tipc/configs/encnet/" \
+               f"encnet_resnet18_tipc.yml --model_path {model} --save_dir" in log
+        assert log.count("Run successfully with command - python tools/infer.py") == 1
+        assert log.count("Run successfully") == 3
+        run_dir = os.path.join(out, "whole_infer_gpus_-1")
+        preds = os.path.join(run_dir, "infer_cpu_mkldnn_True_threads_1_bs_1_trt_False_fp32", "label_prediction")
+        assert sum(len(files) for _, _, files in os.walk(preds)) == 4   # one per listed val image
+
+        # an exported folder from the txt's infer_model line, images without labels: export and
+        # eval are skipped (and logged so), inference runs
+        exported = tmp_path / "exported"
+        shutil.copytree(os.path.join(run_dir, "export"), exported)
+        images = tmp_path / "images"
+        images.mkdir()
+        first = open(os.path.join(REPO, "test_tipc", "data", "cityscapes", "val_images.txt")).readline().strip()
+        shutil.copy(os.path.join(REPO, "test_tipc", "data", "cityscapes", first), images / "a.png")
+        txt = _whole_infer_txt(tmp_path, "encnet_whole_infer", infer_model=str(exported),
+                               image_path=str(images / "a.png"))
+        run = _bash("test_tipc/test_train_inference_python.sh", txt, "whole_infer")
+        log = open(os.path.join(out, "results_python.log")).read()
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:] + log
+        assert f"Skipped export: {exported} is already exported" in log
+        assert f"Skipped eval: {exported} is an exported model" in log
+        assert log.count("Run successfully") == 1 and "Run failed" not in log
+        assert f"tools/infer.py --config {exported}/deploy.yaml --image_path {images / 'a.png'}" in log
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def test_whole_infer_without_a_model_fails_clearly(tmp_path):
+    out = os.path.join(REPO, "test_tipc", "output", "encnet_no_model")
+    txt = _whole_infer_txt(tmp_path, "encnet_no_model")
+    for script in ("test_tipc/prepare.sh", "test_tipc/test_train_inference_python.sh"):
+        run = _bash(script, txt, "whole_infer")
+        assert run.returncode == 1, (script, run.stdout, run.stderr)
+        assert "whole_infer: no model given" in run.stderr and "TIPC_MODEL_PATH=" in run.stderr
+        assert "infer_model line, line 37" in run.stderr
+    assert not os.path.exists(out)   # it stops before running (or logging) anything
+    run = _bash("test_tipc/test_train_inference_python.sh", txt, "whole_infer",
+                env_extra={"TIPC_MODEL_PATH": str(tmp_path / "missing.pdparams")})
+    assert run.returncode == 1
+    assert f"whole_infer: {tmp_path / 'missing.pdparams'} (from TIPC_MODEL_PATH) is not a model" in run.stderr
+    assert not os.path.exists(out)
 
 
 def test_train_benchmark_reports_ips_and_memory(tmp_path):
