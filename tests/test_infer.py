@@ -7,7 +7,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 import pytest
 
-from paddleseg.core.infer import InferOptions, inference, reverse_transform, slide_windows
+from paddleseg.core.infer import InferOptions, inference, merge_windows, reverse_transform, slide_windows
 from paddleseg.core.val import evaluate
 from paddleseg.utils.confusion_report import save_confusion_report
 
@@ -87,6 +87,25 @@ def test_slide_averages_overlaps():
     out = inference(Ones(), paddle.zeros([1, 3, 10, 10]),
                     options=InferOptions(is_slide=True, crop_size=(6, 6), stride=(3, 3)))
     np.testing.assert_allclose(out.numpy(), np.ones((1, 2, 10, 10)), atol=1e-6)
+
+
+@pytest.mark.parametrize("size,crop,stride", [((37, 53), (16, 12), (10, 7)), ((30, 40), (40, 30), (20, 20)),
+                                              ((10, 8), (16, 16), (8, 8)), ((64, 64), (24, 24), (24, 24))])
+def test_merge_windows_equals_accumulating_in_numpy(size, crop, stride):
+    """The cell-wise merge against the textbook sum-and-count accumulation (PaddleSeg's, in NumPy)."""
+    height, width = size
+    windows = slide_windows(height, width, crop, stride)
+    rng = np.random.default_rng(0)
+    parts = [rng.standard_normal((2, 3, y2 - y1, x2 - x1)).astype("float32") for y1, y2, x1, x2 in windows]
+    total = np.zeros((2, 3, height, width), np.float32)
+    count = np.zeros((height, width), np.float32)
+    for part, (y1, y2, x1, x2) in zip(parts, windows):
+        total[:, :, y1:y2, x1:x2] += part
+        count[y1:y2, x1:x2] += 1
+    got = merge_windows([paddle.to_tensor(p) for p in parts], windows, height, width)
+    np.testing.assert_allclose(got.numpy(), total / count, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="cover"):
+        merge_windows([paddle.to_tensor(p) for p in parts], windows, height + 1, width)
 
 
 def test_slide_windows_cover_the_image_inside_its_bounds():
