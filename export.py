@@ -11,7 +11,6 @@ fails and deploy.yaml is not written.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 

@@ -12,6 +12,7 @@ GPU (``--device gpu``, optionally ``--precision fp16``). Medians are reported; r
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -61,9 +62,9 @@ def measure(name: str, config: str, args: argparse.Namespace) -> Dict[str, objec
             [("onednn", {"use_onednn": True}), ("plain", {"use_onednn": False})]
         for label, kwargs in variants:
             predictor = create_predictor(files["model"], files["params"], cpu_threads=args.num_threads, **kwargs)
-            row[f"inference_{label}_s"] = _median_seconds(lambda: run_predictor(predictor, x_np), args.warmup,
-                                                          args.repeats)
-            del predictor
+            row[f"inference_{label}_s"] = _median_seconds(functools.partial(run_predictor, predictor, x_np),
+                                                          args.warmup, args.repeats)
+            del predictor   # free its memory before the next variant is built
     medians = {k: statistics.median(v) for k, v in row.items() if k.endswith("_s")}
     row["median_s"] = medians
     best = min(v for k, v in medians.items() if k.startswith("inference"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, Iterable, List, Optional
 
-import numpy as np
 import paddle
 import paddle.distributed as dist
 from tqdm import tqdm

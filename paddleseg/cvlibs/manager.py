@@ -7,7 +7,7 @@ YAML ``type:`` up here; an unknown name raises ``KeyError`` listing the closest 
 from __future__ import annotations
 
 import difflib
-from typing import Callable, Dict, Iterable, List, Sequence, TypeVar, Union
+from typing import Callable, Dict, List, Sequence, TypeVar, Union
 
 T = TypeVar("T")
 

@@ -12,7 +12,6 @@ from paddleseg.models.layers import AuxLayer, ConvBNReLU, EncModule
 from paddleseg.utils.pretrained import load_entire_model
 
 
-
 def default_aux_index(backbone_indices: Sequence[int], num_feats: int) -> int:
     """The stage just before the last one the head reads (FCN's auxiliary placement).
 
