@@ -27,20 +27,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--save_metrics", default=None,
                    help="write the metrics as JSON here (default: metrics.json beside the model file); the "
                         "confusion matrix CSV/PNG go to the same folder")
-    p.add_argument("--engine", default="dygraph", choices=["dygraph", "inference"],
-                   help="run the forward passes in dygraph (default) or through Paddle Inference on a "
-                        "temporary export (on CPU with oneDNN: several times faster)")
     add_infer_args(p, "--aug_eval")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    import paddle
     import paddle.distributed as dist
     from paddleseg.cvlibs import Config, SegBuilder
     from paddleseg.core.infer import InferOptions
     from paddleseg.core.val import evaluate
+    from paddleseg.deploy.engine import forward_engine
     from paddleseg.utils import logger
     from paddleseg.utils.confusion_report import save_confusion_report
     from paddleseg.utils.pretrained import load_entire_model
@@ -57,12 +54,7 @@ def main(argv=None) -> dict:
     builder = SegBuilder(cfg)
     model = builder.model
     load_entire_model(model, args.model_path)
-    if args.engine == "inference":
-        from paddleseg.deploy.engine import PredictorModel
-        from paddleseg.utils.runtime import default_num_threads
-        model = PredictorModel(model, device="gpu" if paddle.get_device().startswith("gpu") else "cpu",
-                               cpu_threads=args.num_threads or default_num_threads())
-        logger.info("Forward passes run through Paddle Inference on a temporary export of the model")
+    model = forward_engine(model, args.engine, args.num_threads)
     result = evaluate(model, builder.val_dataset, num_workers=args.num_workers, options=options,
                       batch_size=args.batch_size)
     if dist.get_rank() != 0:

@@ -80,6 +80,7 @@ def main(argv=None) -> List[str]:
 
     from paddleseg.core.infer import InferOptions, inference
     from paddleseg.cvlibs import Config, SegBuilder
+    from paddleseg.deploy.engine import forward_engine
     from paddleseg.transforms import Compose
     from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
@@ -96,7 +97,7 @@ def main(argv=None) -> List[str]:
     builder = SegBuilder(cfg)
     model = builder.model
     load_entire_model(model, args.model_path)
-    model.eval()
+    model = forward_engine(model, args.engine, args.num_threads)
     transforms = Compose(builder.val_transforms)
     palette = None
     logger.info(f"Predicting {len(images)} image(s) ({options.describe()}) into {args.save_dir}")

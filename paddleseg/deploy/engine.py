@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import paddle
 
@@ -53,3 +53,20 @@ class PredictorModel:
 
     def __del__(self) -> None:
         self.close()
+
+
+def forward_engine(model: paddle.nn.Layer, engine: str,
+                   cpu_threads: Optional[int] = None) -> Union[paddle.nn.Layer, PredictorModel]:
+    """What runs the forward passes for ``--engine``: the eval-mode model itself ('dygraph') or a
+    :class:`PredictorModel` built from it ('inference', on the current Paddle device)."""
+    model.eval()
+    if engine == "dygraph":
+        return model
+    if engine != "inference":
+        raise ValueError(f"unknown engine {engine!r}: 'dygraph' or 'inference'")
+    from ..utils import logger
+    from ..utils.runtime import default_num_threads
+    device = "gpu" if paddle.get_device().startswith("gpu") else "cpu"
+    wrapped = PredictorModel(model, device=device, cpu_threads=cpu_threads or default_num_threads())
+    logger.info(f"Forward passes run through Paddle Inference ({device}) on a temporary export of the model")
+    return wrapped

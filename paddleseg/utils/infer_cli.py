@@ -21,6 +21,9 @@ def add_infer_args(parser: argparse.ArgumentParser, aug_flag: str = "--aug_eval"
     g.add_argument("--stride", type=int, nargs=2, default=None, metavar=("W", "H"), help="slide window step")
     g.add_argument("--crops_per_batch", type=int, default=None,
                    help="slide windows run through the model together (default 4)")
+    g.add_argument("--engine", default="dygraph", choices=["dygraph", "inference"],
+                   help="run the forward passes in dygraph (default) or through Paddle Inference on a "
+                        "temporary export of the model (on CPU with oneDNN: several times faster)")
 
 
 def infer_overrides(args: argparse.Namespace) -> Dict[str, Any]:
