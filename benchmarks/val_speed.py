@@ -78,6 +78,7 @@ def worker(args: argparse.Namespace) -> None:
     from paddleseg.core.infer import InferOptions
     from paddleseg.core.val import evaluate
     from paddleseg.cvlibs import Config, SegBuilder
+    from paddleseg.deploy.engine import forward_engine
     from paddleseg.utils.runtime import set_cpu_threads, set_device
 
     device = set_device(args.device)
@@ -87,11 +88,9 @@ def worker(args: argparse.Namespace) -> None:
     opts = ["model.backbone.pretrained=null", f"val_dataset.dataset_root={args.data}",
             f"train_dataset.dataset_root={args.data}"]
     builder = SegBuilder(Config(os.path.join(REPO, args.config), opts=opts))
-    model, dataset = builder.model, builder.val_dataset
-    model.eval()
-    if args.impl == "ours" and args.engine == "inference":
-        from paddleseg.deploy.engine import PredictorModel
-        model = PredictorModel(model, device=device, cpu_threads=args.num_threads)
+    dataset = builder.val_dataset
+    # val.py's own switch; the straightforward side always runs the dygraph model
+    model = forward_engine(builder.model, args.engine if args.impl == "ours" else "dygraph", args.num_threads)
     slide = (tuple(args.crop_size), tuple(args.stride)) if args.mode == "slide" else None
     options = InferOptions(is_slide=True, crop_size=slide[0], stride=slide[1],
                            crops_per_batch=args.crops_per_batch) if slide else InferOptions()

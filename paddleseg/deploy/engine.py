@@ -35,7 +35,6 @@ class PredictorModel:
         files = export_static(model, self._dir, "none")
         self.predictor = create_predictor(files["model"], files["params"], device=device,
                                           cpu_threads=cpu_threads, use_onednn=use_onednn)
-        self.name = type(model).__name__
 
     def eval(self) -> "PredictorModel":
         return self
