@@ -11,12 +11,11 @@ fails and deploy.yaml is not written.
 from __future__ import annotations
 
 import argparse
-import sys
+
+from paddleseg.utils.cli import add_common_args, run_cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from paddleseg.utils.cli import add_common_args
-
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p)
     p.add_argument("--model_path", default=None,
@@ -39,6 +38,7 @@ def main(argv=None) -> dict:
     from paddleseg.deploy.deploy_config import write_deploy_yaml
     from paddleseg.deploy.exporter import export_static, verify_static
     from paddleseg.utils import logger
+    from paddleseg.utils.errors import UserError
     from paddleseg.utils.pretrained import load_entire_model
     from paddleseg.utils.runtime import setup_runtime
 
@@ -62,9 +62,8 @@ def main(argv=None) -> dict:
         try:
             report = verify_static(model, args.save_dir, args.output_op, shapes)
         except RuntimeError as e:
-            logger.error(f"Export check FAILED: {e}. deploy.yaml was not written; the static model in "
-                         f"{args.save_dir} must not be deployed.")
-            raise SystemExit(1) from e
+            raise UserError(f"Export check FAILED: {e}. deploy.yaml was not written; the static model in "
+                            f"{args.save_dir} must not be deployed.") from e
         logger.info(f"Export check passed: static == dynamic on {[r['shape'] for r in report]}")
 
     val_cfg = cfg.dic.get("val_dataset") or {}
@@ -78,4 +77,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(0 if main() else 1)
+    run_cli(main)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from paddleseg.utils.cli import add_common_args
+from paddleseg.utils.cli import add_common_args, run_cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,4 +74,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

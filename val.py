@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 
-from paddleseg.utils.cli import add_common_args
+from paddleseg.utils.cli import add_common_args, run_cli
 from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
 
 
@@ -39,12 +39,13 @@ def main(argv=None) -> dict:
     from paddleseg.core.val import evaluate
     from paddleseg.deploy.engine import forward_engine
     from paddleseg.utils import logger
+    from paddleseg.utils.errors import UsageError
     from paddleseg.utils.confusion_report import save_confusion_report
     from paddleseg.utils.pretrained import load_entire_model
     from paddleseg.utils.runtime import setup_runtime
 
     if args.batch_size < 1:
-        raise SystemExit(f"--batch_size must be >= 1, got {args.batch_size}")
+        raise UsageError(f"--batch_size must be >= 1, got {args.batch_size}")
     setup_runtime(args.device, args.num_threads, seed=None)
     if dist.get_world_size() > 1:
         dist.init_parallel_env()
@@ -74,4 +75,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -16,6 +16,7 @@ from paddle.static import InputSpec
 import export as export_cli
 from paddleseg.cvlibs import Config, SegBuilder
 from paddleseg.deploy.deploy_config import DeployConfig
+from paddleseg.utils.errors import UserError
 from paddleseg.deploy.exporter import ExportWrapper, verify_static
 from paddleseg.deploy.predictor import create_predictor, graph_has_interpolate, run_predictor
 from tools import export_onnx as export_onnx_cli
@@ -98,7 +99,7 @@ def test_export_cli_fails_loudly_and_writes_no_deploy_yaml(exported, tmp_path, m
         paddle.seed(321)
         return real_export(SegBuilder(Config(CONFIGS[name])).model, save_dir, *args, **kwargs)
     monkeypatch.setattr(exporter, "export_static", broken_export)
-    with pytest.raises(SystemExit):
+    with pytest.raises(UserError, match="Export check FAILED"):
         export_cli.main(["--config", CONFIGS[name], "--model_path", model_path, "--save_dir", str(tmp_path),
                          "--output_op", "none", "--verify_shapes", "64", "64"])
     assert (tmp_path / "model.json").exists() and not (tmp_path / "deploy.yaml").exists()

@@ -14,6 +14,7 @@ from typing import Any, Callable, List, Optional
 import paddle
 
 from ..utils import logger
+from ..utils.errors import UserError
 from . import manager
 from .arg_check import check_arguments
 from .config import Config
@@ -116,12 +117,17 @@ class SegBuilder:
                   for name, value in cfg.items()}
         params = check_arguments(component, type_name, params, key_path, self.source_of,
                                  self._missing_hints(key_path))
+        where = f"{type_name} at `{key_path or 'component'}` ({self.source_of(key_path)})"
         try:
             return component(**params)
+        except (ValueError, TypeError, OSError, AssertionError, UserError) as e:
+            # The constructor rejected what the config gave it: a config error, reported in one line.
+            raise ComponentBuildError(f"Building {where} failed with {type(e).__name__}: {e}") from e
         except Exception as e:
-            raise ComponentBuildError(
-                f"Building {type_name} at `{key_path or 'component'}` "
-                f"({self.source_of(key_path)}) failed with {type(e).__name__}: {e}") from e
+            # Anything else is a bug in the component: keep its traceback, add where it was built.
+            if hasattr(e, "add_note"):
+                e.add_note(f"while building {where}")
+            raise
 
     def _build_value(self, value: Any, key_path: str) -> Any:
         if is_component_cfg(value):

@@ -1,14 +1,17 @@
 """Exception types raised by the config layer.
 
-Both subclass the built-in type a caller would naturally catch (``ValueError`` for a bad
-config, ``RuntimeError`` for a component whose constructor failed), so code written against
+Both are :class:`~paddleseg.utils.errors.UsageError` (one line, exit status 2 from the scripts) and
+subclass the built-in type a caller would naturally catch (``ValueError`` for a bad config,
+``RuntimeError`` for a component whose constructor rejected its arguments), so code written against
 PaddleSeg's bare asserts/RuntimeErrors keeps working.
 """
+from ..utils.errors import UsageError
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     """A config file (or an ``--opts`` override) is malformed; the message names key and file."""
 
 
-class ComponentBuildError(RuntimeError):
-    """A component's own constructor raised; the original exception is kept as ``__cause__``."""
+class ComponentBuildError(UsageError, RuntimeError):
+    """A component's own constructor rejected its arguments (``ValueError``, ``TypeError``, ``OSError``,
+    ``AssertionError`` or a :class:`UserError`); the original exception is kept as ``__cause__``."""

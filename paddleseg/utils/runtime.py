@@ -14,6 +14,7 @@ import numpy as np
 import paddle
 
 from . import logger
+from .errors import UsageError
 
 
 def default_num_threads() -> int:
@@ -28,7 +29,7 @@ def set_cpu_threads(num_threads: Optional[int] = None) -> int:
     """Set the math-library thread count used by Paddle's CPU kernels; returns the value set."""
     n = int(num_threads) if num_threads else default_num_threads()
     if n < 1:
-        raise ValueError(f"--num_threads must be >= 1, got {num_threads}")
+        raise UsageError(f"--num_threads must be >= 1, got {num_threads}")
     paddle.base.core.set_num_threads(n)
     return n
 
@@ -38,7 +39,7 @@ def set_device(device: str = "auto") -> str:
     if device == "auto":
         device = "gpu" if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0 else "cpu"
     if device.startswith("gpu") and not paddle.is_compiled_with_cuda():
-        raise RuntimeError(
+        raise UsageError(
             f"--device {device} was requested but this PaddlePaddle build has no CUDA support; "
             "install paddlepaddle-gpu (see README) or use --device cpu")
     paddle.set_device(device)

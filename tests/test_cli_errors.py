@@ -1,0 +1,69 @@
+"""run_cli: expected errors are one line with exit 2 (usage) or 1 (runtime); bugs keep their traceback."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from paddleseg.utils.cli import debug_requested, run_cli
+from paddleseg.utils.errors import DataError, UsageError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _exit(main, capsys, argv=None):
+    with pytest.raises(SystemExit) as e:
+        run_cli(main, argv or [])
+    return e.value.code, capsys.readouterr().err
+
+
+def test_usage_error_is_one_line_exit_2(capsys, monkeypatch):
+    monkeypatch.delenv("PADDLESEG_DEBUG", raising=False)
+
+    def main(argv):
+        raise UsageError("--batch_size must be >= 1, got 0")
+    code, err = _exit(main, capsys)
+    assert code == 2
+    assert err.strip().endswith("error: --batch_size must be >= 1, got 0")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_runtime_user_error_exit_1(capsys, monkeypatch):
+    monkeypatch.delenv("PADDLESEG_DEBUG", raising=False)
+
+    def main(argv):
+        raise DataError("a.png: truncated")
+    code, err = _exit(main, capsys)
+    assert code == 1 and "a.png: truncated" in err and "Traceback" not in err
+
+
+def test_debug_shows_the_traceback(monkeypatch):
+    def main(argv):
+        raise UsageError("bad")
+    with pytest.raises(UsageError):
+        run_cli(main, ["--debug"])
+    monkeypatch.setenv("PADDLESEG_DEBUG", "1")
+    assert debug_requested([])
+    with pytest.raises(UsageError):
+        run_cli(main, [])
+    monkeypatch.setenv("PADDLESEG_DEBUG", "0")
+    assert not debug_requested([])
+
+
+def test_internal_error_keeps_its_traceback(monkeypatch):
+    monkeypatch.delenv("PADDLESEG_DEBUG", raising=False)
+
+    def main(argv):
+        raise KeyError("bug")
+    with pytest.raises(KeyError):
+        run_cli(main, [])
+
+
+def test_config_error_from_train_py_is_one_line(tmp_path):
+    cfg = tmp_path / "bad.yml"
+    cfg.write_text("model: {type: ENCNet, num_code: 3, backbone: {type: ResNet18_vd}}\n")
+    run = subprocess.run([sys.executable, "train.py", "--config", str(cfg)], capture_output=True, text=True,
+                         timeout=120, cwd=REPO)
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "error:" in run.stderr and str(cfg) in run.stderr
