@@ -27,6 +27,7 @@ setup(
     python_requires=">=3.8",
     install_requires=_requirements(),
     # onnx: tools/export_onnx.py (paddle2onnx converts, onnxruntime checks the result)
-    extras_require={"test": ["pytest>=7"], "onnx": ["paddle2onnx>=2.1", "onnxruntime"]},
+    # pytest-timeout: tests that feed bad data must fail, not hang, if a fix regresses
+    extras_require={"test": ["pytest>=7", "pytest-timeout>=2"], "onnx": ["paddle2onnx>=2.1", "onnxruntime"]},
     license="Apache-2.0",
 )
