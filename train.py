@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 
 from paddleseg.utils.cli import add_common_args, run_cli
 
@@ -38,6 +40,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def resume_command(argv=None) -> str:
+    """This command line with ``--resume_model auto`` in place of any ``--resume_model`` it had."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--resume_model":
+            skip = True
+        elif not arg.startswith("--resume_model="):
+            kept.append(arg)
+    script = sys.argv[0] if argv is None and sys.argv[0].endswith(".py") else "train.py"
+    return shlex.join(["python", script, *kept, "--resume_model", "auto"])
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import paddle
@@ -69,7 +86,8 @@ def main(argv=None) -> dict:
                       save_interval=args.save_interval, log_iters=args.log_iters, num_workers=args.num_workers,
                       keep_checkpoint_max=args.keep_checkpoint_max, do_eval=args.do_eval, use_vdl=args.use_vdl,
                       eval_options=eval_options, seed=args.seed, precision=args.precision,
-                      amp_level=args.amp_level, accumulate_steps=args.accumulate_steps)
+                      amp_level=args.amp_level, accumulate_steps=args.accumulate_steps,
+                      resume_command=resume_command(argv))
     return trainer.run()
 
 

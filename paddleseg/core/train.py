@@ -2,16 +2,24 @@
 
 ``Trainer.run`` is a loop of named steps: fetch a batch, train on it, log, evaluate and checkpoint.
 Each step is a short method so the loop reads like the recipe it implements.
+
+Faults: the run holds a lock on its save_dir (:mod:`paddleseg.utils.run_lock`); a non-finite loss,
+weight, buffer or optimizer moment stops it before anything more is written; SIGTERM / SIGINT stop it
+at the end of the current step with a checkpoint of that iteration (exit status 143 / 130), and a
+second signal exits at once.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
 import random
+import signal
+import threading
 import time
 from collections import deque
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 import paddle
@@ -19,12 +27,80 @@ import paddle.distributed as dist
 
 from ..utils import logger
 from ..utils import checkpoint as ckpt
+from ..utils.errors import UserError
+from ..utils.run_lock import SaveDirLock
 from ..utils.timer import Stopwatch, TimeAverager, format_eta
 from .amp import MixedPrecision
 from .data import build_train_loader
 from .infer import InferOptions
 from .val import evaluate
 from .vdl_images import log_predictions
+
+
+class TrainingInterrupted(UserError):
+    """SIGTERM / SIGINT stopped the run after a checkpoint of the current iteration; exit 128 + signal."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+    _LIBC.sigaction          # noqa: B018 (probe: not every libc exposes it)
+except (OSError, AttributeError):
+    _LIBC = None
+_SIGACTION_SIZE = 1024      # larger than any platform's struct sigaction: saved and restored opaquely
+
+
+class StopOnSignal:
+    """While active, SIGTERM and SIGINT ask the trainer to stop after the current step (``signum``
+    becomes non-zero); a second signal exits at once with 128 + signal.
+
+    Handlers are installed from the main thread only, and the previous ones are restored on exit,
+    including handlers installed from C (``import paddle`` installs some that Python's
+    ``signal.getsignal`` cannot see): their raw ``sigaction`` is saved and put back.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, on_exit_now: Optional[Callable[[], None]] = None) -> None:
+        self.signum = 0
+        self._on_exit_now = on_exit_now
+        self._saved: Dict[int, Any] = {}
+
+    def __enter__(self) -> "StopOnSignal":
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for sig in self.SIGNALS:
+            raw = None
+            if _LIBC is not None:
+                raw = ctypes.create_string_buffer(_SIGACTION_SIZE)
+                if _LIBC.sigaction(int(sig), None, raw) != 0:
+                    raw = None
+            self._saved[sig] = (signal.getsignal(sig), raw)
+            signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, (previous, raw) in self._saved.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+            if raw is not None:
+                _LIBC.sigaction(int(sig), raw, None)
+        self._saved = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self.signum:
+            os.write(2, f"\n{name} again: exiting now, without a checkpoint of the current step\n".encode())
+            if self._on_exit_now is not None:
+                self._on_exit_now()
+            os._exit(128 + signum)
+        self.signum = signum
+        # os.write, not logging: a handler may run while the main thread holds the logging lock.
+        os.write(2, f"\n{name} received: stopping after the current step with a checkpoint "
+                    f"(send it again to exit at once)\n".encode())
 
 
 class Trainer:
@@ -48,6 +124,8 @@ class Trainer:
         precision, amp_level: mixed precision (see :mod:`paddleseg.core.amp`).
         accumulate_steps: micro-batches whose gradients add up to one optimizer step.
         eval_options: inference settings of the periodic evaluation.
+        resume_command: the command line that resumes this run, printed when a signal stops it
+            (train.py passes its own with ``--resume_model auto``).
     """
 
     def __init__(self, model: paddle.nn.Layer, train_dataset: paddle.io.Dataset,
@@ -57,7 +135,7 @@ class Trainer:
                  log_iters: int = 10, num_workers: int = 0, keep_checkpoint_max: int = 5,
                  do_eval: bool = False, use_vdl: bool = False, eval_options: Optional[InferOptions] = None,
                  seed: Optional[int] = None, precision: str = "fp32", amp_level: str = "O1",
-                 accumulate_steps: int = 1) -> None:
+                 accumulate_steps: int = 1, resume_command: Optional[str] = None) -> None:
         if iters < 1:
             raise ValueError(f"iters must be >= 1, got {iters}")
         if batch_size < 1:
@@ -81,6 +159,7 @@ class Trainer:
         self.resume_model = resume_model
         self.seed = seed
         self.accumulate_steps = accumulate_steps
+        self.resume_command = resume_command
         self.amp = MixedPrecision(precision, amp_level)
         self.iter = 0
         self.epoch = 0
@@ -105,7 +184,7 @@ class Trainer:
         if not path:
             return
         if path == "auto":
-            path = ckpt.latest_checkpoint(self.save_dir)
+            path = ckpt.latest_loadable_checkpoint(self.save_dir)
             if path is None:
                 logger.info(f"--resume_model auto: no complete checkpoint in {self.save_dir}, starting from scratch")
                 return
@@ -180,15 +259,49 @@ class Trainer:
         values = sum(self._micro_step(next(batches), sync=i == self.accumulate_steps - 1)
                      for i in range(self.accumulate_steps)) / self.accumulate_steps
         if not math.isfinite(values[0]):
-            raise FloatingPointError(
+            raise ckpt.NonFiniteError(
                 f"loss became {values[0]} at iteration {self.iter + 1} (per output: {values[1:].tolist()}); lower "
-                f"the learning rate or check the labels. The last good checkpoint is in {self.save_dir}")
+                f"the learning rate or check the labels. {self._last_good()}")
         self.amp.step(self.optimizer)
         self.optimizer.clear_grad()
         lr_sched = self._scheduler()
         if lr_sched is not None:
             lr_sched.step()
         return values
+
+    def _last_good(self) -> str:
+        newest = ckpt.latest_checkpoint(self.save_dir)
+        where = f"is {newest}" if newest else f"would be in {self.save_dir} (none was written yet)"
+        return f"Nothing was written after it: the last good checkpoint {where}"
+
+    def _any_rank(self, flags: List[float]) -> List[float]:
+        """Element-wise maximum of ``flags`` over the ranks, so that every rank takes the same decision."""
+        if self.world_size == 1:
+            return flags
+        tensor = paddle.to_tensor(np.asarray(flags, dtype="float32"))
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+        return [float(v) for v in tensor.numpy()]
+
+    def _check_step(self, stop: StopOnSignal) -> int:
+        """After each optimizer step: stop with :class:`NonFiniteError` if a weight or buffer became
+        NaN/Inf (a cheap screen, confirmed tensor by tensor), and return the signal number all ranks
+        agreed to stop on (0: go on). One small all_reduce per step under data parallel."""
+        suspect = not ckpt.probably_finite(self.model.state_dict().values())
+        signum, suspect = self._any_rank([float(stop.signum), float(suspect)])
+        if suspect:
+            problem = ckpt.describe_nonfinite(self.model, self.optimizer)
+            if self._any_rank([float(problem is not None)])[0]:
+                raise ckpt.NonFiniteError(
+                    f"weights became non-finite at iteration {self.iter} (the loss was still finite): "
+                    f"{problem or 'on another rank'}; lower the learning rate (or add warmup / gradient clipping). "
+                    f"{self._last_good()}")
+        return int(signum)
+
+    def _interrupted(self, signum: int) -> TrainingInterrupted:
+        path = os.path.join(self.save_dir, f"iter_{self.iter}")
+        how = self.resume_command or f"resume_model='auto' (or the directory {path})"
+        return TrainingInterrupted(f"stopped by {signal.Signals(signum).name} at iteration {self.iter}/{self.iters}; "
+                                   f"checkpoint {path} is written. Resume with: {how}", signum)
 
     def _scheduler(self) -> Optional[paddle.optimizer.lr.LRScheduler]:
         lr = getattr(self.optimizer, "_learning_rate", None)
@@ -263,13 +376,43 @@ class Trainer:
                              meta={"iter": self.iter, "best_miou": self.best_miou, "best_iter": self.best_iter,
                                    "data_seed": self.seed, "grad_scaler": self.amp.state_dict()},
                              rng_state=ckpt.capture_rng_state())
-        removed = ckpt.prune_checkpoints(self.save_dir, self.keep_checkpoint_max)
+        removed = ckpt.prune_checkpoints(self.save_dir, self.keep_checkpoint_max, protect=path)
         logger.info(f"Saved checkpoint {path}" + (f" (removed {len(removed)} old)" if removed else ""))
 
     # ------------------------------------------------------------------ loop
     def run(self) -> Dict[str, Any]:
-        """Train to ``iters``; returns a summary (final iteration, best mIoU, history)."""
+        """Train to ``iters``; returns a summary (final iteration, best mIoU, history).
+
+        Raises:
+            SaveDirInUseError: another live run holds ``save_dir``.
+            NonFiniteError: the loss or the weights became NaN/Inf (nothing was written after it).
+            TrainingInterrupted: SIGTERM / SIGINT; a checkpoint of the last finished step was written.
+        """
         os.makedirs(self.save_dir, exist_ok=True)
+        lock = self._lock_save_dir()
+        try:
+            with StopOnSignal(on_exit_now=lock.release) as stop:
+                return self._run(stop)
+        finally:
+            lock.release()
+            if self._vdl is not None:
+                self._vdl.close()
+                self._vdl = None
+
+    def _lock_save_dir(self) -> SaveDirLock:
+        """Rank 0 locks save_dir; every rank fails together when it cannot."""
+        lock = SaveDirLock(self.save_dir)
+        refused = None
+        if self.is_main:
+            try:
+                lock.acquire()
+            except UserError as err:
+                refused = err
+        if self._any_rank([float(refused is not None)])[0]:
+            raise refused or UserError(f"rank 0 could not lock save_dir {self.save_dir} (see its log)")
+        return lock
+
+    def _run(self, stop: StopOnSignal) -> Dict[str, Any]:
         self._resume()
         if self.iter >= self.iters:
             logger.info(f"Checkpoint is at iteration {self.iter} >= iters {self.iters}: nothing to train.")
@@ -295,6 +438,7 @@ class Trainer:
             self.epoch = self._sampler.epoch_of(self.iter * self.accumulate_steps)
             values = self._train_step(_timed(batches, reader_time))
             self.iter += 1
+            stop_signum = self._check_step(stop)
             batch_cost = watch.lap()   # PaddleSeg's batch_cost includes reading
             loss_sums = values if loss_sums is None else loss_sums + values
             count += 1
@@ -305,13 +449,16 @@ class Trainer:
                 loss_sums, count = None, 0
                 batch_time.reset()
                 reader_time.reset()
+            if stop_signum:           # no evaluation: a preempted job has seconds, not minutes
+                self._save()
+                if self.world_size > 1:
+                    dist.barrier()    # no rank exits (and gets the job killed) before rank 0 has saved
+                raise self._interrupted(stop_signum)
             if self.iter % self.save_interval == 0 or self.iter == self.iters:
                 self._evaluate()
                 self._save()
                 self._net.train()
                 watch.lap()  # evaluation and saving do not count as batch cost
-        if self._vdl is not None:
-            self._vdl.close()
         return self.summary()
 
     def summary(self) -> Dict[str, Any]:
