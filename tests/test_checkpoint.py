@@ -128,3 +128,27 @@ def test_recover_interrupted_writes(tmp_path):
     assert ckpt.latest_checkpoint(str(tmp_path)).endswith("iter_6")
     assert ckpt.recover_interrupted_writes(str(tmp_path)) == []
     assert ckpt.recover_interrupted_writes(str(tmp_path / "missing")) == []
+
+
+def test_pruning_never_removes_the_newest_good_checkpoint(tmp_path):
+    model, opt, _ = _model_and_opt()
+    ckpt.save_checkpoint(str(tmp_path / "iter_10"), model, opt, meta={"iter": 10})
+    ckpt.save_checkpoint(str(tmp_path / "iter_20"), model, opt, meta={"iter": 20})
+    # newer directories that are not complete checkpoints (a foreign copy, an aborted hand edit)
+    os.makedirs(tmp_path / "iter_30")
+    os.makedirs(tmp_path / "iter_40")
+    assert ckpt.prune_checkpoints(str(tmp_path), keep=2) == [str(tmp_path / "iter_10")]
+    assert (tmp_path / "iter_20" / "meta.json").exists()
+    # and never the checkpoint just written, even when a higher iter_N of an older run is there
+    ckpt.save_checkpoint(str(tmp_path / "iter_50"), model, opt, meta={"iter": 50})
+    ckpt.save_checkpoint(str(tmp_path / "iter_5"), model, opt, meta={"iter": 5})
+    removed = ckpt.prune_checkpoints(str(tmp_path), keep=1, protect=str(tmp_path / "iter_5"))
+    assert sorted(os.listdir(tmp_path)) == ["iter_5", "iter_50"], removed
+
+
+def test_broken_meta_json_is_an_error_naming_it(tmp_path):
+    model, opt, _ = _model_and_opt()
+    ckpt.save_checkpoint(str(tmp_path / "iter_1"), model, opt, meta={"iter": 1})
+    (tmp_path / "iter_1" / "meta.json").write_text("{")
+    with pytest.raises(ckpt.BrokenCheckpointError, match=r"cannot read .*iter_1/meta.json"):
+        ckpt.resume(str(tmp_path / "iter_1"), model, opt)

@@ -397,10 +397,19 @@ def latest_loadable_checkpoint(save_dir: str) -> Optional[CheckpointFiles]:
     return None
 
 
-def _accumulator_kinds(optimizer: paddle.optimizer.Optimizer) -> set:
-    """The accumulator names the optimizer class keeps per parameter (``velocity``, ``moment1``, ...)."""
-    cls = type(optimizer)
+def _accumulator_kinds(cls: type) -> set:
+    """The accumulator names an optimizer class keeps per parameter (``velocity``, ``moment1``, ...)."""
     return {getattr(cls, a) for a in dir(cls) if a.endswith("_acc_str") and isinstance(getattr(cls, a), str)}
+
+
+def _all_accumulator_kinds() -> List[str]:
+    """Every Paddle optimizer's accumulator names, longest first (to split ``<param>_<kind>_<n>`` keys)."""
+    kinds, todo = set(), [paddle.optimizer.Optimizer]
+    while todo:
+        cls = todo.pop()
+        kinds |= _accumulator_kinds(cls)
+        todo.extend(cls.__subclasses__())
+    return sorted(kinds, key=len, reverse=True)
 
 
 def check_optimizer_state(state: Mapping[str, Any], meta: Mapping[str, Any], model: paddle.nn.Layer,
@@ -421,25 +430,25 @@ def check_optimizer_state(state: Mapping[str, Any], meta: Mapping[str, Any], mod
             and type(scheduler).__name__ != saved_sched:
         raise CheckpointError(f"cannot resume from {source}: the checkpoint's lr scheduler is {saved_sched}, the "
                               f"config's is {type(scheduler).__name__}; {hint}")
+    tensors = {k: v for k, v in state.items() if isinstance(v, paddle.Tensor)}   # not LR_Scheduler etc.
+    if not saved_type:     # a PaddleSeg checkpoint: tell the optimizer by its accumulators
+        known = _all_accumulator_kinds()
+        kinds = {next((k for k in known if re.search(rf"_{k}_\d+$", key)), None) for key in tensors} - {None}
+        expected = _accumulator_kinds(type(optimizer))
+        if kinds and expected and not kinds <= expected:
+            raise CheckpointError(f"cannot resume from {source}: it holds optimizer state {sorted(kinds)}, the "
+                                  f"config's {current_type} keeps {sorted(expected)}; {hint}")
     params = {p.name: (name, p) for name, p in model.named_parameters()}
     prefixes = sorted(params, key=len, reverse=True)
-    kinds, orphans, reshaped = set(), [], []
-    for key, value in state.items():
-        if not isinstance(value, paddle.Tensor):
-            continue     # LR_Scheduler, master_weights
+    orphans, reshaped = [], []
+    for key, value in tensors.items():
         owner = next((pn for pn in prefixes if key.startswith(pn + "_")), None)
         if owner is None:
             orphans.append(key)
             continue
         name, param = params[owner]
-        kinds.add(re.sub(r"_\d+$", "", key[len(owner) + 1:]))
         if list(value.shape) != list(param.shape) and value.size != 1:
             reshaped.append(f"{name} {list(value.shape)} vs {list(param.shape)}")
-    if not saved_type:     # a PaddleSeg checkpoint: tell the optimizer by its accumulators
-        expected = _accumulator_kinds(optimizer)
-        if kinds and expected and not kinds <= expected:
-            raise CheckpointError(f"cannot resume from {source}: it holds optimizer state {sorted(kinds)}, the "
-                                  f"config's {current_type} keeps {sorted(expected)}; {hint}")
     saved_names = set((meta.get("param_names") or {}).values())
     new = [name for name, p in model.named_parameters() if saved_names and not p.stop_gradient
            and name not in saved_names]
