@@ -69,6 +69,7 @@ class StopOnSignal:
         self.signum = 0
         self._on_exit_now = on_exit_now
         self._saved: Dict[int, Any] = {}
+        self._pid = os.getpid()
 
     def __enter__(self) -> "StopOnSignal":
         if threading.current_thread() is not threading.main_thread():
@@ -91,6 +92,8 @@ class StopOnSignal:
         self._saved = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self._pid:
+            return     # a forked data-loading worker (a terminal signals them all): the trainer decides
         name = signal.Signals(signum).name
         if self.signum:
             os.write(2, f"\n{name} again: exiting now, without a checkpoint of the current step\n".encode())

@@ -60,6 +60,7 @@ class SaveDirLock:
         self.save_dir = save_dir
         self.path = os.path.join(save_dir, LOCK_NAME)
         self._fd: Optional[int] = None
+        self._pid = os.getpid()
 
     @property
     def held(self) -> bool:
@@ -106,7 +107,7 @@ class SaveDirLock:
               "started": datetime.datetime.now().isoformat(timespec="seconds"), "command": " ".join(sys.argv)}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(me).encode(), 0)
-        self._fd = fd
+        self._fd, self._pid = fd, os.getpid()
 
     def _try_flock(self, fd: int) -> bool:
         if fcntl is None:
@@ -121,8 +122,8 @@ class SaveDirLock:
 
     def release(self) -> None:
         """Remove the lock file (still holding the lock, so no one else's file is removed) and unlock."""
-        if self._fd is None:
-            return
+        if self._fd is None or os.getpid() != self._pid:
+            return       # not held, or a forked child's copy: only the holder removes the file
         fd, self._fd = self._fd, None
         try:
             os.unlink(self.path)
