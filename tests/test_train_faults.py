@@ -15,7 +15,7 @@ import paddle
 import paddle.nn as nn
 import pytest
 
-from tiny_training import REPO, TinyData, TinyNet, make_trainer
+from tiny_training import REPO, TinyData, TinyNet
 from paddleseg.core.train import Trainer, TrainingInterrupted
 from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss
 from paddleseg.utils import checkpoint as ckpt

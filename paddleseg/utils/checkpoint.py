@@ -468,8 +468,8 @@ def resume(ckpt_dir: Union[str, CheckpointFiles], model: paddle.nn.Layer,
     """Load model and optimizer state from ``ckpt_dir``; returns its meta (with ``iter`` filled in).
 
     ``ckpt_dir`` may also be what :func:`read_checkpoint` returned. Accepts PaddleSeg's own ``iter_N``
-    directories too (iteration then taken from the name). Every file is parsed, and the optimizer
-    state checked against ``optimizer``, before the model is touched.
+    directories too (iteration then taken from the name). Every file is parsed before the model is
+    touched, and the optimizer state is checked against ``optimizer`` before it is applied.
 
     Raises:
         CheckpointError: a file is missing or broken (named), or the state does not fit (what differs).
@@ -478,6 +478,8 @@ def resume(ckpt_dir: Union[str, CheckpointFiles], model: paddle.nn.Layer,
     ckpt_dir, meta = files.path, dict(files.meta)
     params_path = os.path.join(ckpt_dir, "model.pdparams")
     opt_path = os.path.join(ckpt_dir, "model.pdopt")
+    # The model first: a changed model is best explained by the model's own names and shapes.
+    model.set_state_dict(paddle.load(params_path))
     state = None
     if optimizer is not None and files.optimizer_state is not None:
         state = files.optimizer_state
@@ -487,7 +489,6 @@ def resume(ckpt_dir: Union[str, CheckpointFiles], model: paddle.nn.Layer,
             state = _rename_optimizer_state(
                 state, {old: current[name] for old, name in saved_names.items() if name in current})
         check_optimizer_state(state, meta, model, optimizer, opt_path)
-    model.set_state_dict(paddle.load(params_path))
     if optimizer is not None:
         if state is not None:
             with warnings.catch_warnings():
