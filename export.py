@@ -39,7 +39,7 @@ def main(argv=None) -> dict:
     from paddleseg.deploy.exporter import export_static, verify_static
     from paddleseg.utils import logger
     from paddleseg.utils.errors import UserError
-    from paddleseg.utils.pretrained import load_entire_model
+    from paddleseg.utils.pretrained import load_trained_model
     from paddleseg.utils.runtime import setup_runtime
 
     setup_runtime(args.device, args.num_threads, seed=None)
@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
     builder = SegBuilder(cfg)
     model = builder.model
     if args.model_path:
-        load_entire_model(model, args.model_path)
+        load_trained_model(model, args.model_path)
     model.eval()
     files = export_static(model, args.save_dir, args.output_op, args.input_shape)
     logger.info(f"Saved the static model: {files['model']}, {files['params']}")

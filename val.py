@@ -41,7 +41,7 @@ def main(argv=None) -> dict:
     from paddleseg.utils import logger
     from paddleseg.utils.errors import UsageError
     from paddleseg.utils.confusion_report import save_confusion_report
-    from paddleseg.utils.pretrained import load_entire_model
+    from paddleseg.utils.pretrained import load_trained_model
     from paddleseg.utils.runtime import setup_runtime
 
     if args.batch_size < 1:
@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
                                             source=f"command line / test_config in {args.config}")
     builder = SegBuilder(cfg)
     model = builder.model
-    load_entire_model(model, args.model_path)
+    load_trained_model(model, args.model_path)
     model = forward_engine(model, args.engine, args.num_threads)
     result = evaluate(model, builder.val_dataset, num_workers=args.num_workers, options=options,
                       batch_size=args.batch_size)

@@ -84,7 +84,7 @@ def main(argv=None) -> List[str]:
     from paddleseg.transforms import Compose
     from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
-    from paddleseg.utils.pretrained import load_entire_model
+    from paddleseg.utils.pretrained import load_trained_model
     from paddleseg.utils.runtime import setup_runtime
     from paddleseg.utils.visualize import palette_for, save_prediction
 
@@ -96,7 +96,7 @@ def main(argv=None) -> List[str]:
                                             aug_key="aug_pred")
     builder = SegBuilder(cfg)
     model = builder.model
-    load_entire_model(model, args.model_path)
+    load_trained_model(model, args.model_path)
     model = forward_engine(model, args.engine, args.num_threads)
     transforms = Compose(builder.val_transforms)
     palette = None

@@ -225,7 +225,8 @@ def resume(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[paddle.opt
             raise ValueError(f"--resume_model: cannot tell the iteration of {ckpt_dir!r}: no {META} and the "
                              "directory is not named iter_N")
         meta["iter"] = int(m.group(1))
-    model.set_state_dict(paddle.load(params_path))
+    from .pretrained import load_trained_model  # strict: every tensor present, same shapes
+    load_trained_model(model, params_path, flag="--resume_model")
     opt_path = os.path.join(ckpt_dir, "model.pdopt")
     if optimizer is not None:
         if os.path.isfile(opt_path):
