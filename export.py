@@ -74,7 +74,7 @@ def main(argv=None) -> dict:
     val_cfg = cfg.dic.get("val_dataset") or {}
     dataset_cls = builder.val_dataset_class if val_cfg else None
     path = write_deploy_yaml(args.save_dir, files["model"], files["params"], val_cfg.get("transforms") or [],
-                             args.output_op, args.input_shape,
+                             args.output_op, args.input_shape or [None, channels, None, None],
                              palette=getattr(dataset_cls, "PALETTE", None),
                              class_names=getattr(dataset_cls, "CLASS_NAMES", None))
     logger.info(f"Wrote {path}")

@@ -124,8 +124,10 @@ def test_resume_is_strict(tmp_path):
         checkpoint.resume(str(tmp_path / "iter_2"), Head(5))
 
 
-def test_every_registered_model_has_an_architecture_signature():
-    assert set(manager.MODELS.components_dict) <= set(ARCHITECTURE_SIGNATURES)
+def test_every_model_of_the_package_has_an_architecture_signature():
+    ours = {name for name, cls in manager.MODELS.components_dict.items()
+            if cls.__module__.startswith("paddleseg.models")}   # other tests register stubs
+    assert ours and ours <= set(ARCHITECTURE_SIGNATURES)
 
 
 @pytest.mark.timeout(300)

@@ -171,7 +171,8 @@ def main(argv=None) -> Dict[str, object]:
                                "postprocess_s": times["postprocess"]}
         if args.save_log_path and args.save_log_path != "null":
             import json
-            with open(args.save_log_path, "w") as f:
+            from paddleseg.utils.fileio import atomic_output
+            with atomic_output(args.save_log_path, "w") as f:
                 json.dump({"model_name": args.model_name, **result["benchmark"]}, f, indent=2)
         logger.info(f"[BENCHMARK] {args.model_name or ''} input {list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
                     f"inference {_percentiles(runs)}; per batch during the pass: preprocess "

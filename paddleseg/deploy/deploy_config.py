@@ -9,6 +9,7 @@ import yaml
 from ..cvlibs import manager
 from ..cvlibs.errors import ConfigError
 from ..cvlibs.yaml_io import load_yaml_file
+from ..utils.fileio import atomic_output
 
 
 def write_deploy_yaml(save_dir: str, model_file: str, params_file: str, transforms: List[Dict[str, Any]],
@@ -34,7 +35,7 @@ def write_deploy_yaml(save_dir: str, model_file: str, params_file: str, transfor
     if class_names is not None:
         deploy["class_names"] = list(class_names)
     path = os.path.join(save_dir, "deploy.yaml")
-    with open(path, "w") as f:
+    with atomic_output(path, "w") as f:   # never a half-written deploy.yaml beside the model
         yaml.safe_dump({"Deploy": deploy}, f, sort_keys=False)
     return path
 

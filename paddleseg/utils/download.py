@@ -5,6 +5,11 @@ defaults to ``~/.cache/paddleseg`` and ``<name>`` is the archive name without it
 (``.../resnet101_vd_ssld.tar.gz`` -> ``resnet101_vd_ssld``) or, for a URL that points at a
 weight file directly, the name of its parent folder in the URL (``.../encnet_x/model.pdparams``
 -> ``encnet_x``). A file placed there by hand is used without any network access.
+
+Nothing unusable stays cached: a response that is a web page (HTML/JSON) or empty, or an archive
+that does not unpack, is refused before it enters the cache; a cached file that ``paddle.load``
+then cannot read is removed (:func:`discard_download`, called by ``pretrained.read_state_dict``),
+so the next run downloads it again. The errors name the URL, the cache path and what to do.
 """
 from __future__ import annotations
 
