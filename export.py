@@ -36,10 +36,10 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     from paddleseg.cvlibs import Config, SegBuilder
     from paddleseg.deploy.deploy_config import write_deploy_yaml
-    from paddleseg.deploy.exporter import export_static, verify_static
+    from paddleseg.deploy.exporter import export_static, input_channels, verify_static
     from paddleseg.utils import logger
-    from paddleseg.utils.errors import UserError
-    from paddleseg.utils.pretrained import load_entire_model
+    from paddleseg.utils.errors import UsageError, UserError
+    from paddleseg.utils.pretrained import load_trained_model
     from paddleseg.utils.runtime import setup_runtime
 
     setup_runtime(args.device, args.num_threads, seed=None)
@@ -47,8 +47,13 @@ def main(argv=None) -> dict:
     builder = SegBuilder(cfg)
     model = builder.model
     if args.model_path:
-        load_entire_model(model, args.model_path)
+        load_trained_model(model, args.model_path)
     model.eval()
+    channels = input_channels(model)
+    if args.input_shape and args.input_shape[1] != channels:
+        raise UsageError(f"--input_shape {' '.join(map(str, args.input_shape))}: C is {args.input_shape[1]}, but "
+                         f"the model of {args.config} takes {channels}-channel images; use --input_shape "
+                         f"{args.input_shape[0]} {channels} {args.input_shape[2]} {args.input_shape[3]}")
     files = export_static(model, args.save_dir, args.output_op, args.input_shape)
     logger.info(f"Saved the static model: {files['model']}, {files['params']}")
 
@@ -58,7 +63,7 @@ def main(argv=None) -> dict:
             shapes = [list(args.input_shape)]
         else:
             sizes = args.verify_shapes or [[256, 512], [193, 321]]
-            shapes = [[1, 3, h, w] for h, w in sizes]
+            shapes = [[1, channels, h, w] for h, w in sizes]
         try:
             report = verify_static(model, args.save_dir, args.output_op, shapes)
         except RuntimeError as e:
@@ -69,7 +74,7 @@ def main(argv=None) -> dict:
     val_cfg = cfg.dic.get("val_dataset") or {}
     dataset_cls = builder.val_dataset_class if val_cfg else None
     path = write_deploy_yaml(args.save_dir, files["model"], files["params"], val_cfg.get("transforms") or [],
-                             args.output_op, args.input_shape,
+                             args.output_op, args.input_shape or [None, channels, None, None],
                              palette=getattr(dataset_cls, "PALETTE", None),
                              class_names=getattr(dataset_cls, "CLASS_NAMES", None))
     logger.info(f"Wrote {path}")

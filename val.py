@@ -41,7 +41,8 @@ def main(argv=None) -> dict:
     from paddleseg.utils import logger
     from paddleseg.utils.errors import UsageError
     from paddleseg.utils.confusion_report import save_confusion_report
-    from paddleseg.utils.pretrained import load_entire_model
+    from paddleseg.utils.fileio import atomic_output
+    from paddleseg.utils.pretrained import load_trained_model
     from paddleseg.utils.runtime import setup_runtime
 
     if args.batch_size < 1:
@@ -54,7 +55,7 @@ def main(argv=None) -> dict:
                                             source=f"command line / test_config in {args.config}")
     builder = SegBuilder(cfg)
     model = builder.model
-    load_entire_model(model, args.model_path)
+    load_trained_model(model, args.model_path)
     model = forward_engine(model, args.engine, args.num_threads)
     result = evaluate(model, builder.val_dataset, num_workers=args.num_workers, options=options,
                       batch_size=args.batch_size)
@@ -64,13 +65,12 @@ def main(argv=None) -> dict:
     if out is None:
         model_dir = args.model_path if os.path.isdir(args.model_path) else os.path.dirname(args.model_path)
         out = os.path.join(model_dir or ".", "metrics.json")
-    try:
-        with open(out, "w") as f:
-            json.dump(result, f, indent=2)
-        paths = save_confusion_report(result, os.path.dirname(os.path.abspath(out)))
-        logger.info(f"Metrics written to {out}; confusion matrix: {paths['csv']}, {paths['png']}")
-    except OSError as e:
-        logger.warning(f"could not write metrics to {out}: {e}")
+    # Each file is written to a temporary name and renamed: a full disk is an error naming the
+    # file and the free space (exit 1), never a truncated metrics.json.
+    with atomic_output(out, "w") as f:
+        json.dump(result, f, indent=2)
+    paths = save_confusion_report(result, os.path.dirname(os.path.abspath(out)))
+    logger.info(f"Metrics written to {out}; confusion matrix: {paths['csv']}, {paths['png']}")
     return result
 
 

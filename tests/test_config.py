@@ -288,5 +288,6 @@ def test_print_config_tool(capsys):
     line = next(l for l in lines if l.startswith("model.backbone.output_stride = 8"))
     assert line.endswith(os.path.normpath(PARENT))
 
-    assert tool.main(["--config", CHILD, "--opts", "modle.x=1"]) == 2
-    assert "Did you mean 'model'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="Did you mean 'model'") as info:
+        tool.main(["--config", CHILD, "--opts", "modle.x=1"])
+    assert info.value.exit_code == 2

@@ -4,6 +4,7 @@ import json
 import cv2
 import pytest
 
+from paddleseg.utils.errors import UsageError, UserError
 from tools import plot_log
 
 
@@ -20,11 +21,11 @@ def test_reads_series_and_writes_png(tmp_path):
 
 
 def test_bad_logs_are_named(tmp_path):
-    with pytest.raises(SystemExit, match="does not exist"):
+    with pytest.raises(UsageError, match="does not exist"):
         plot_log.read_log(str(tmp_path / "missing.jsonl"))
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"iter": 1, "loss": 1.0}\nnot json\n')
-    with pytest.raises(SystemExit, match="bad.jsonl:2"):
+    with pytest.raises(UserError, match="bad.jsonl:2"):
         plot_log.read_log(str(bad))
 
 

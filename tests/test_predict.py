@@ -8,6 +8,7 @@ import pytest
 
 from paddleseg.cvlibs import Config, SegBuilder
 from paddleseg.datasets.cityscapes_labels import palette_array
+from paddleseg.utils.errors import UsageError, UserError
 from paddleseg.utils.visualize import colorize, default_palette
 from tools import predict
 from tools.generate_synthetic_cityscapes import generate
@@ -54,11 +55,14 @@ def test_list_file_single_image_and_bad_image(setup, tmp_path):
     bad.write_bytes(b"not an image")
     listing = tmp_path / "list.txt"
     listing.write_text("\n".join([os.path.relpath(images[0], tmp_path) + " some/label.png", str(bad)]) + "\n")
-    with pytest.raises(SystemExit) as e:
+    with pytest.raises(UserError, match="1 image.*could not be read.*broken.png") as e:
         _run(setup, str(listing), tmp_path / "out")
-    assert e.value.code == 1
-    # the readable image is still predicted (named by its file: it lies outside the list's folder)
-    assert os.listdir(tmp_path / "out" / "label_prediction") == [os.path.basename(images[0])]
+    assert e.value.exit_code == 1
+    # the readable image is still predicted, named by its path relative to the list images' common folder
+    common = os.path.commonpath([os.path.dirname(images[0]), str(tmp_path)])
+    written = [os.path.relpath(os.path.join(r, n), tmp_path / "out" / "label_prediction")
+               for r, _, names in os.walk(tmp_path / "out" / "label_prediction") for n in names]
+    assert written == [os.path.relpath(images[0], common)]
     single = _run(setup, images[1], tmp_path / "one")
     assert len(single) == 1 and os.path.basename(single[0]) == os.path.basename(images[1])
 
@@ -71,7 +75,7 @@ def test_slide_with_whole_image_window_and_flip_options(setup, tmp_path):
     np.testing.assert_array_equal(cv2.imread(whole), cv2.imread(slide))
     flip = _run(setup, image, tmp_path / "flip", "--aug_pred", "--flip_horizontal")
     assert os.path.isfile(flip[0])
-    with pytest.raises(SystemExit):
+    with pytest.raises(UsageError, match="missing.png does not exist"):
         _run(setup, str(tmp_path / "missing.png"), tmp_path / "x")
 
 

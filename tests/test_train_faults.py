@@ -4,6 +4,7 @@ or recovers, and no bad checkpoint is written or a good one lost."""
 import errno
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -148,7 +149,8 @@ def test_auto_resume_skips_a_broken_newest_checkpoint(tmp_path, capsys, broken):
     summary = _trainer(tmp_path, iters=6, resume_model="auto").run()
     assert [e["iter"] for e in summary["history"]] == [3, 4, 5, 6]
     err = capsys.readouterr().err
-    assert f"skipping the unloadable checkpoint {tmp_path / 'iter_4'}: cannot read {path}" in err, err
+    assert re.search(rf"skipping the unloadable checkpoint {re.escape(str(tmp_path / 'iter_4'))}: "
+                     rf"cannot read (the weights file )?{re.escape(str(path))}", err, re.IGNORECASE), err
     assert _iter_dirs(tmp_path) == ["iter_2", "iter_4", "iter_6"]
     assert ckpt.read_checkpoint(str(tmp_path / "iter_4")).meta["iter"] == 4    # rewritten whole
 
@@ -158,7 +160,7 @@ def test_explicit_broken_checkpoint_is_an_error_naming_the_file(tmp_path):
     _two_checkpoints(tmp_path)
     path = tmp_path / "iter_4" / "model.pdparams"
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(CheckpointError, match=rf"cannot read {path} \("):
+    with pytest.raises(CheckpointError, match=rf"(?i)cannot read (the weights file )?{re.escape(str(path))}\W"):
         _trainer(tmp_path, iters=6, resume_model=str(tmp_path / "iter_4")).run()
     with pytest.raises(CheckpointError, match="does not exist"):
         _trainer(tmp_path, iters=6, resume_model=str(tmp_path / "iter_9")).run()
@@ -187,8 +189,8 @@ class WideNet(TinyNet):
 @pytest.mark.timeout(60)
 def test_resume_after_the_model_changed_says_which_parameters_differ(tmp_path):
     _trainer(tmp_path, optimizer=_momentum()).run()
-    with pytest.raises(CheckpointError, match=r"does not fit the model: .*conv1\.weight \[8, 3, 3, 3\] vs "
-                                              r"\[16, 3, 3, 3\]"):
+    with pytest.raises(CheckpointError, match=r"does not fit the WideNet.*conv1\.weight checkpoint \[8, 3, 3, 3\] "
+                                              r"vs model \[16, 3, 3, 3\]"):
         _trainer(tmp_path, model=WideNet(), optimizer=_momentum(), iters=6, resume_model="auto").run()
 
 

@@ -27,6 +27,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from paddleseg.utils.cli import add_debug_arg, run_cli  # noqa: E402
+from paddleseg.utils.errors import UsageError, UserError  # noqa: E402
+
 
 # Ops with an ``adaptive`` attribute (measured, Paddle 3.3): ``F.adaptive_avg_pool2d`` lowers to ``pool2d``
 # (output size as its second input), ``F.adaptive_max_pool2d`` to ``max_pool2d_with_index`` (output size
@@ -133,6 +136,7 @@ def main(argv=None) -> str:
     p.add_argument("--save_file", required=True, help="ONNX file to write")
     p.add_argument("--opset_version", type=int, default=11)
     p.add_argument("--skip_check", action="store_true", help="do not compare with Paddle Inference")
+    add_debug_arg(p)
     args = p.parse_args(argv)
 
     import numpy as np
@@ -143,12 +147,12 @@ def main(argv=None) -> str:
     shape = list(deploy.input_shape or [-1, 3, -1, -1])
     # Checked before looking for the converter: the model, not the installation, is what is wrong.
     if any(v == -1 for v in shape[2:]) and has_adaptive_pooling(deploy.model_file):
-        raise SystemExit("this model uses adaptive pooling to sizes > 1 (pyramid pooling, as in ICNet), which "
+        raise UsageError("this model uses adaptive pooling to sizes > 1 (pyramid pooling, as in ICNet), which "
                          "paddle2onnx 2.1 cannot convert with a dynamic input size (the converter aborts). Export "
                          "again with a fixed size, e.g. python export.py ... --input_shape 1 3 1024 2048")
     converter = shutil.which("paddle2onnx") or os.path.join(os.path.dirname(sys.executable), "paddle2onnx")
     if not os.path.isfile(converter):
-        raise SystemExit("paddle2onnx is not installed: pip install paddle2onnx onnxruntime "
+        raise UserError("paddle2onnx is not installed: pip install paddle2onnx onnxruntime "
                          "(or pip install -e \".[onnx]\")")
     cmd = [converter, "--model_dir", os.path.dirname(deploy.model_file),
            "--model_filename", os.path.basename(deploy.model_file),
@@ -156,7 +160,7 @@ def main(argv=None) -> str:
            "--opset_version", str(args.opset_version), "--optimize_tool", "None"]
     run = subprocess.run(cmd, capture_output=True, text=True)
     if run.returncode != 0 or not os.path.isfile(args.save_file):
-        raise SystemExit(f"paddle2onnx failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-3000:]}")
+        raise UserError(f"paddle2onnx failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-3000:]}")
     print(f"Wrote {args.save_file}")
     if not args.skip_check:
         import onnxruntime
@@ -174,10 +178,10 @@ def main(argv=None) -> str:
             ok = diff <= 1e-3 * max(float(np.abs(want).max()), 1.0)
             detail = f"max abs difference {diff:.3g}"
         if not ok:
-            raise SystemExit(f"ONNX model disagrees with Paddle Inference on a {fixed} input: {detail}")
+            raise UserError(f"ONNX model disagrees with Paddle Inference on a {fixed} input: {detail}")
         print(f"ONNX check passed on a {fixed} input: {detail}")
     return args.save_file
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

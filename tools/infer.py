@@ -3,8 +3,10 @@
     python tools/infer.py --config out/export/deploy.yaml --image_path IMG_OR_DIR_OR_LIST --save_dir out/pred
         [--device cpu|gpu] [--use_trt] [--precision fp32|fp16] [--batch_size N] [--cpu_threads N] [--benchmark]
 
-Writes, like tools/predict.py, ``label_prediction/`` (class ids), ``pseudo_color_prediction/`` (the
-palette stored in deploy.yaml, else the VOC colour map) and ``added_prediction/`` (overlay).
+Writes, like tools/predict.py and with its names (the image's path relative to the folder or to the
+list's common parent folder; see tools/predict.py), ``label_prediction/`` (class ids),
+``pseudo_color_prediction/`` (the palette stored in deploy.yaml, else the VOC colour map) and
+``added_prediction/`` (overlay).
 Images of equal size run in batches of --batch_size. --benchmark prints preprocess / inference /
 postprocess latency percentiles after warm-up runs.
 """
@@ -19,6 +21,9 @@ from typing import Dict, List
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
+
+from paddleseg.utils.cli import add_debug_arg, run_cli  # noqa: E402
+from paddleseg.utils.errors import DataError, UsageError, UserError  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,6 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--model_name", default=None, help="a name for the log lines (TIPC passes one)")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeats", type=int, default=10)
+    add_debug_arg(p)
     return p.parse_args(argv)
 
 
@@ -72,14 +78,15 @@ def main(argv=None) -> Dict[str, object]:
     from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
     from paddleseg.utils.runtime import default_num_threads
-    from paddleseg.utils.visualize import default_palette, save_prediction
-    from tools.predict import collect_images, output_name
+    from paddleseg.utils.visualize import default_palette, prediction_names, save_prediction
+    from tools.predict import collect_images
 
     if args.batch_size < 1:
-        raise SystemExit(f"--batch_size must be >= 1, got {args.batch_size}")
+        raise UsageError(f"--batch_size must be >= 1, got {args.batch_size}")
     deploy = DeployConfig(args.config)
     transforms = Compose(deploy.build_transforms())
     images, base = collect_images(args.image_path)
+    names = dict(zip(images, prediction_names(images, base)))
     palette = default_palette(256)
     if deploy.palette:
         palette[:len(deploy.palette)] = np.asarray(deploy.palette, dtype=np.uint8)
@@ -105,7 +112,7 @@ def main(argv=None) -> Dict[str, object]:
                                  trt_min_shape=trt_range[0] if trt_range else None,
                                  trt_max_shape=trt_range[1] if trt_range else None)
     if deploy.output_op not in ("argmax", "softmax", "none"):
-        raise SystemExit(f"{args.config}: unknown output_op {deploy.output_op!r}")
+        raise UsageError(f"{args.config}: unknown output_op {deploy.output_op!r} (argmax, softmax or none)")
 
     times: Dict[str, List[float]] = {"preprocess": [], "inference": [], "postprocess": []}
     written, failed = [], []
@@ -121,7 +128,7 @@ def main(argv=None) -> Dict[str, object]:
         preds = out if deploy.output_op == "argmax" else out.argmax(axis=1)
         for (path, original, data), pred in zip(group, preds):
             pred = _restore(pred.astype(np.int32), data["trans_info"], original.shape[:2])
-            paths = save_prediction(args.save_dir, output_name(path, base), pred, original, palette)
+            paths = save_prediction(args.save_dir, names[path], pred, original, palette)
             written.append(paths["label_prediction"])
         times["postprocess"].append(time.perf_counter() - start)
 
@@ -130,7 +137,7 @@ def main(argv=None) -> Dict[str, object]:
         start = time.perf_counter()
         try:
             original, data = preprocess(path)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, DataError) as e:
             logger.error(f"skipped {path}: {e}")
             failed.append(path)
             continue
@@ -164,14 +171,14 @@ def main(argv=None) -> Dict[str, object]:
                                "postprocess_s": times["postprocess"]}
         if args.save_log_path and args.save_log_path != "null":
             import json
-            with open(args.save_log_path, "w") as f:
+            from paddleseg.utils.fileio import atomic_output
+            with atomic_output(args.save_log_path, "w") as f:
                 json.dump({"model_name": args.model_name, **result["benchmark"]}, f, indent=2)
         logger.info(f"[BENCHMARK] {args.model_name or ''} input {list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
                     f"inference {_percentiles(runs)}; per batch during the pass: preprocess "
                     f"{_percentiles(times['preprocess'])}, postprocess {_percentiles(times['postprocess'])}")
     if failed:
-        logger.error(f"{len(failed)} image(s) could not be read: {failed}")
-        raise SystemExit(1)
+        raise UserError(f"{len(failed)} image(s) could not be read (the others were predicted): {failed}")
     return result
 
 
@@ -189,4 +196,4 @@ def _restore(pred, trans_info, ori_shape):
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

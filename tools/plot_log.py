@@ -10,10 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from paddleseg.utils.cli import add_debug_arg, run_cli  # noqa: E402
+from paddleseg.utils.errors import UsageError, UserError  # noqa: E402
+from paddleseg.utils.fileio import write_image  # noqa: E402
 
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]  # RGB
 
@@ -21,7 +30,7 @@ COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 1
 def read_log(path: str) -> Dict[str, List[Tuple[int, float]]]:
     """Series name -> [(iter, value)]: 'loss', 'loss_0', 'loss_1', ..., 'mIoU'."""
     if not os.path.isfile(path):
-        raise SystemExit(f"{path} does not exist (the trainer writes <save_dir>/train_log.jsonl)")
+        raise UsageError(f"{path} does not exist (the trainer writes <save_dir>/train_log.jsonl)")
     series: Dict[str, List[Tuple[int, float]]] = {}
     with open(path) as f:
         for n, line in enumerate(f, 1):
@@ -30,7 +39,7 @@ def read_log(path: str) -> Dict[str, List[Tuple[int, float]]]:
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError as e:
-                raise SystemExit(f"{path}:{n}: not a JSON line ({e})") from None
+                raise UserError(f"{path}:{n}: not a JSON line ({e})") from None
             it = int(entry.get("iter", 0))
             if "loss" in entry:
                 series.setdefault("loss", []).append((it, float(entry["loss"])))
@@ -39,7 +48,7 @@ def read_log(path: str) -> Dict[str, List[Tuple[int, float]]]:
             if "eval_mIoU" in entry:
                 series.setdefault("mIoU", []).append((it, float(entry["eval_mIoU"])))
     if not series:
-        raise SystemExit(f"{path} holds no loss or eval_mIoU entries")
+        raise UserError(f"{path} holds no loss or eval_mIoU entries")
     # Logs written before the trainer trimmed them on resume repeat the resumed iterations: keep
     # the last value logged for each iteration, in iteration order, so curves never run backwards.
     return {name: sorted(dict(points).items()) for name, points in series.items()}
@@ -91,13 +100,13 @@ def main(argv=None) -> str:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("log", help="train_log.jsonl written by train.py")
     p.add_argument("--out", default=None, help="PNG to write (default: curves.png beside the log)")
+    add_debug_arg(p)
     args = p.parse_args(argv)
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.log)), "curves.png")
-    if not cv2.imwrite(out, plot(read_log(args.log))):
-        raise SystemExit(f"could not write {out}")
+    write_image(out, plot(read_log(args.log)))
     print(f"Wrote {out}")
     return out
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -6,7 +6,11 @@
 
 IMG_OR_DIR_OR_LIST: one image, a folder (searched recursively) or a .txt file with one image path
 per line (relative paths are relative to the list's folder; anything after the first
-whitespace, e.g. a label path, is ignored). Writes, under --save_dir, keeping sub-folders:
+whitespace, e.g. a label path, is ignored). Outputs are named by the image's path relative to
+the folder, or to the common parent folder of the list's images, without its extension; images
+that differ only in their extension keep it in the name (frame.png, frame.jpg -> frame_png,
+frame_jpg); two images that would still share a name are an error before anything is written.
+Writes, under --save_dir, keeping sub-folders:
   pseudo_color_prediction/NAME.png  the mask in the dataset's colours (Cityscapes palette for Cityscapes)
   added_prediction/NAME.jpg         the mask blended over the image
   label_prediction/NAME.png         class ids (uint8), for scripts
@@ -23,22 +27,24 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from paddleseg.utils.cli import add_common_args  # noqa: E402
+from paddleseg.utils.cli import add_common_args, run_cli  # noqa: E402
+from paddleseg.utils.errors import DataError, UsageError, UserError  # noqa: E402
 from paddleseg.utils.infer_cli import add_infer_args, infer_overrides  # noqa: E402
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def collect_images(image_path: str) -> Tuple[List[str], str]:
-    """(image paths, the folder output names are made relative to)."""
+    """(image paths, the folder output names are made relative to: the folder given, the common
+    parent folder of a list's images, or a single image's folder)."""
     if os.path.isdir(image_path):
         found = sorted(os.path.join(root, name) for root, _, names in os.walk(image_path) for name in names
                        if name.lower().endswith(IMAGE_EXTENSIONS))
         if not found:
-            raise SystemExit(f"--image_path {image_path}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
+            raise UsageError(f"--image_path {image_path}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
         return found, image_path
     if not os.path.isfile(image_path):
-        raise SystemExit(f"--image_path {image_path} does not exist")
+        raise UsageError(f"--image_path {image_path} does not exist")
     if image_path.lower().endswith(".txt"):
         base = os.path.dirname(os.path.abspath(image_path))
         paths = []
@@ -48,16 +54,9 @@ def collect_images(image_path: str) -> Tuple[List[str], str]:
                     item = line.split()[0]
                     paths.append(item if os.path.isabs(item) else os.path.join(base, item))
         if not paths:
-            raise SystemExit(f"--image_path {image_path}: the list is empty")
-        return paths, base
+            raise UsageError(f"--image_path {image_path}: the list is empty")
+        return paths, os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
     return [image_path], os.path.dirname(os.path.abspath(image_path))
-
-
-def output_name(path: str, base: str) -> str:
-    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(base))
-    if rel.startswith(".."):
-        rel = os.path.basename(path)
-    return os.path.splitext(rel)[0]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -84,11 +83,12 @@ def main(argv=None) -> List[str]:
     from paddleseg.transforms import Compose
     from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
-    from paddleseg.utils.pretrained import load_entire_model
+    from paddleseg.utils.pretrained import load_trained_model
     from paddleseg.utils.runtime import setup_runtime
-    from paddleseg.utils.visualize import palette_for, save_prediction
+    from paddleseg.utils.visualize import palette_for, prediction_names, save_prediction
 
     images, base = collect_images(args.image_path)
+    names = dict(zip(images, prediction_names(images, base)))
     setup_runtime(args.device, args.num_threads, seed=None)
     cfg = Config(args.config, opts=args.opts)
     options = InferOptions.from_test_config(cfg.test_config, infer_overrides(args),
@@ -96,7 +96,7 @@ def main(argv=None) -> List[str]:
                                             aug_key="aug_pred")
     builder = SegBuilder(cfg)
     model = builder.model
-    load_entire_model(model, args.model_path)
+    load_trained_model(model, args.model_path)
     model = forward_engine(model, args.engine, args.num_threads)
     transforms = Compose(builder.val_transforms)
     palette = None
@@ -107,7 +107,7 @@ def main(argv=None) -> List[str]:
         for path in tqdm(images, desc="predict", unit="img", dynamic_ncols=True):
             try:
                 original = read_image(path, channels=3, to_rgb=True)   # decoded once, RGB float32
-            except (OSError, ValueError) as e:
+            except (OSError, ValueError, DataError) as e:
                 logger.error(f"skipped {path}: {e}")
                 failed.append(path)
                 continue
@@ -117,15 +117,14 @@ def main(argv=None) -> List[str]:
             if palette is None:
                 palette = palette_for(builder.val_dataset_class, scores.shape[1])
             pred = paddle.argmax(scores, axis=1)[0].numpy().astype(np.uint8)
-            paths = save_prediction(args.save_dir, output_name(path, base), pred, original, palette,
+            paths = save_prediction(args.save_dir, names[path], pred, original, palette,
                                     args.overlay_weight)
             written.append(paths["pseudo_color_prediction"])
     logger.info(f"Wrote {len(written)} prediction(s) to {args.save_dir}")
     if failed:
-        logger.error(f"{len(failed)} image(s) could not be read: {failed}")
-        raise SystemExit(1)
+        raise UserError(f"{len(failed)} image(s) could not be read (the others were predicted): {failed}")
     return written
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

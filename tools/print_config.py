@@ -14,7 +14,8 @@ from typing import List, Optional
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
 from paddleseg.cvlibs.config import Config  # noqa: E402
-from paddleseg.cvlibs.errors import ConfigError  # noqa: E402
+from paddleseg.utils.cli import add_debug_arg, run_cli  # noqa: E402
+from paddleseg.utils.errors import UsageError  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -25,6 +26,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="overrides such as model.backbone.output_stride=16")
     parser.add_argument("--show_source", action="store_true",
                         help="list every key with the file that defined it")
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -37,16 +39,15 @@ def render_sources(cfg: Config) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Print the merged config; return the process exit status."""
+    """Print the merged config; return 0. A bad config raises ConfigError (exit 2 under run_cli)."""
     args = parse_args(argv)
     try:
         cfg = Config(args.config, opts=args.opts)
-    except (ConfigError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except FileNotFoundError as e:
+        raise UsageError(str(e)) from e
     print(render_sources(cfg) if args.show_source else str(cfg), end="\n")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

@@ -62,6 +62,7 @@ def build_lr_scheduler(lr_cfg: dict, iters: Optional[int], source_of: Callable[[
         lr_cfg["decay_steps"] = max(iters - warmup, 1)
     cls = getattr(paddle.optimizer.lr, lr_type)
     params = check_arguments(cls, lr_type, lr_cfg, KEY, source_of)
+    _check_learning_rate(params.get("learning_rate"), warmup, warmup_start_lr, source_of)
     scheduler = _construct(cls, lr_type, params, src)
     if not warmup:
         return scheduler
@@ -73,6 +74,23 @@ def build_lr_scheduler(lr_cfg: dict, iters: Optional[int], source_of: Callable[[
             "end_lr": float(end_lr)}
     warm = check_arguments(paddle.optimizer.lr.LinearWarmup, "LinearWarmup", warm, KEY, source_of)
     return _construct(paddle.optimizer.lr.LinearWarmup, "LinearWarmup", warm, src)
+
+
+def _check_learning_rate(lr: object, warmup: int, warmup_start_lr: object,
+                         source_of: Callable[[str], str]) -> None:
+    """Name ``learning_rate`` and its file when it cannot work; warn when it trains nothing."""
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool):
+        return  # not a plain number (another scheduler's argument form): left to the scheduler
+    where = f"`{KEY}.learning_rate` is {lr} in {source_of(KEY + '.learning_rate')}"
+    if lr < 0:
+        raise ConfigError(f"{where}; it must be positive")
+    if warmup and isinstance(warmup_start_lr, (int, float)) and lr <= warmup_start_lr:
+        raise ConfigError(f"{where}, but the warmup ramps from `warmup_start_lr` {warmup_start_lr} "
+                          f"({source_of(KEY + '.warmup_start_lr')}) up to it, so it must be greater than "
+                          f"that; raise `learning_rate` or lower `warmup_start_lr`")
+    if lr == 0:
+        from ..utils import logger
+        logger.warning(f"{where}: the weights will not change during training (learning rate 0)")
 
 
 def _construct(cls: type, name: str, params: dict, src: str) -> paddle.optimizer.lr.LRScheduler:

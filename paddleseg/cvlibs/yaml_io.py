@@ -61,6 +61,17 @@ NoAliasDumper.add_representer(list, _represent_list)
 NoAliasDumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXP_FLOAT, list("-+0123456789."))
 
 
+def _one_line(err: yaml.YAMLError) -> str:
+    """PyYAML's multi-line error (problem, file mark, source snippet) as one line with its position."""
+    problem = getattr(err, "problem", None)
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if not problem:
+        return " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    context = getattr(err, "context", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{context + ': ' if context else ''}{problem}{where}"
+
+
 def load_yaml_file(path: str) -> dict:
     """Read a config file into a dict (an empty file gives ``{}``)."""
     with open(path, "r", encoding="utf-8") as f:
@@ -71,7 +82,7 @@ def load_yaml_file(path: str) -> dict:
         stream.name = path
         data = yaml.load(stream, Loader=SegYamlLoader)
     except yaml.YAMLError as e:
-        raise ConfigError(f"Invalid YAML in config file {path}: {e}") from e
+        raise ConfigError(f"Invalid YAML in config file {path}: {_one_line(e)}") from e
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -7,6 +7,9 @@ from typing import Any, Dict, List, Optional, Sequence
 import yaml
 
 from ..cvlibs import manager
+from ..cvlibs.errors import ConfigError
+from ..cvlibs.yaml_io import load_yaml_file
+from ..utils.fileio import atomic_output
 
 
 def write_deploy_yaml(save_dir: str, model_file: str, params_file: str, transforms: List[Dict[str, Any]],
@@ -32,7 +35,7 @@ def write_deploy_yaml(save_dir: str, model_file: str, params_file: str, transfor
     if class_names is not None:
         deploy["class_names"] = list(class_names)
     path = os.path.join(save_dir, "deploy.yaml")
-    with open(path, "w") as f:
+    with atomic_output(path, "w") as f:   # never a half-written deploy.yaml beside the model
         yaml.safe_dump({"Deploy": deploy}, f, sort_keys=False)
     return path
 
@@ -42,20 +45,20 @@ class DeployConfig:
 
     def __init__(self, path: str) -> None:
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"deploy config {path} does not exist (export.py writes it next to the model)")
-        with open(path) as f:
-            data = yaml.safe_load(f) or {}
-        if "Deploy" not in data:
-            raise ValueError(f"{path} has no 'Deploy' section; is it a deploy.yaml written by export.py?")
+            raise ConfigError(f"deploy config {path} does not exist (export.py writes it next to the model)")
+        data = load_yaml_file(path)  # safe loading; a YAML error or unsafe tag is one ConfigError
+        if not isinstance(data.get("Deploy"), dict):
+            raise ConfigError(f"{path} has no 'Deploy' section; is it a deploy.yaml written by export.py?")
         self.path = path
         self.dic: Dict[str, Any] = data["Deploy"]
         base = os.path.dirname(os.path.abspath(path))
         for key in ("model", "params"):
             if key not in self.dic:
-                raise ValueError(f"{path}: Deploy.{key} is missing")
-            full = os.path.join(base, self.dic[key])
+                raise ConfigError(f"{path}: Deploy.{key} is missing")
+            full = os.path.join(base, str(self.dic[key]))
             if not os.path.isfile(full):
-                raise FileNotFoundError(f"{path}: Deploy.{key} points to {full}, which does not exist")
+                raise ConfigError(f"{path}: Deploy.{key} points to {full}, which does not exist; export the "
+                                  f"model again with export.py")
         self.model_file = os.path.join(base, self.dic["model"])
         self.params_file = os.path.join(base, self.dic["params"])
         self.output_op = self.dic.get("output_op", "argmax")
@@ -65,11 +68,17 @@ class DeployConfig:
 
     def build_transforms(self) -> List[Any]:
         """The val transforms, built from the registry (a clear error names an unknown type)."""
+        from ..transforms.compose import missing_type_message
         built = []
         for i, item in enumerate(self.dic.get("transforms") or []):
             item = dict(item)
-            name = item.pop("type", None)
+            if "type" not in item:
+                raise ConfigError(f"{self.path}: {missing_type_message(f'Deploy.transforms[{i}]', item)}")
+            name = item.pop("type")
             if name not in manager.TRANSFORMS:
-                raise ValueError(f"{self.path}: Deploy.transforms[{i}] has unknown type {name!r}")
-            built.append(manager.TRANSFORMS[name](**item))
+                raise ConfigError(f"{self.path}: Deploy.transforms[{i}]: {manager.TRANSFORMS.unknown_message(name)}")
+            try:
+                built.append(manager.TRANSFORMS[name](**item))
+            except (TypeError, ValueError) as e:
+                raise ConfigError(f"{self.path}: Deploy.transforms[{i}] ({name}) is invalid: {e}") from e
         return built

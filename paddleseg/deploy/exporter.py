@@ -46,17 +46,26 @@ def model_files(save_dir: str) -> Dict[str, str]:
     raise FileNotFoundError(f"no {MODEL_PREFIX}.json or {MODEL_PREFIX}.pdmodel in {save_dir}")
 
 
+def input_channels(model: nn.Layer) -> int:
+    """Channels the model's input must have: those of its first convolution (the backbone's stem
+    in registration order)."""
+    for layer in model.sublayers(include_self=True):
+        if isinstance(layer, nn.Conv2D):
+            return int(layer.weight.shape[1]) * int(getattr(layer, "_groups", 1) or 1)
+    return 3  # no convolution at all (a test stub): the image default
+
+
 def export_static(model: nn.Layer, save_dir: str, output_op: str = "argmax",
                   input_shape: Optional[Sequence[int]] = None) -> Dict[str, str]:
     """Converts ``model`` (eval mode) with ``paddle.jit.to_static`` and saves it; returns its file paths.
 
     ``input_shape`` (N, C, H, W) fixes the input; None keeps batch, height and width dynamic
-    (3 channels).
+    (with the model's :func:`input_channels`).
     """
     model.eval()
     wrapper = ExportWrapper(model, output_op)
     wrapper.eval()
-    shape = list(input_shape) if input_shape else [None, 3, None, None]
+    shape = list(input_shape) if input_shape else [None, input_channels(model), None, None]
     static = paddle.jit.to_static(wrapper, input_spec=[InputSpec(shape, "float32", "x")], full_graph=True)
     os.makedirs(save_dir, exist_ok=True)
     paddle.jit.save(static, os.path.join(save_dir, MODEL_PREFIX))

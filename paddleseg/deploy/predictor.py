@@ -7,6 +7,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from ..utils import logger
+from ..utils.errors import CheckpointError
 
 # PaddlePaddle 3.3 CPU: with oneDNN on, any PIR graph holding an interpolate op fails at run time
 # ("ConvertPirAttribute2RuntimeAttribute not support [pir::ArrayAttribute<pir::DoubleAttribute>]",
@@ -62,7 +63,22 @@ def create_predictor(model_file: str, params_file: str, device: str = "cpu", cpu
             logger.warning(f"--precision {precision} is a GPU option; the CPU predictor runs fp32")
     config.switch_ir_optim(True)
     config.disable_glog_info()
-    return inference.create_predictor(config)
+    try:
+        return inference.create_predictor(config)
+    except RuntimeError as err:
+        # Paddle reports a truncated or corrupt file as e.g. "(Unavailable) Cannot read tensor desc
+        # size ... (at /paddle/...)": keep its first line, name our files and the remedy.
+        reason = _first_line(str(err))
+        raise CheckpointError(f"Paddle Inference cannot load the exported model {model_file} with "
+                              f"{params_file}: {reason}. The files are truncated or corrupt (or do not "
+                              f"belong together); export the model again with export.py.") from err
+
+
+def _first_line(message: str) -> str:
+    """Paddle's C++ errors: the first non-empty line, without the '[Hint: ...]' / '(at /paddle/...)' tail."""
+    line = next((l.strip() for l in message.splitlines() if l.strip()), message.strip())
+    line = re.split(r"\s*\[Hint:|\s*\(at /", line)[0]
+    return line.strip() or "unreadable"
 
 
 def run_predictor(predictor, batch: np.ndarray) -> List[np.ndarray]:

@@ -54,6 +54,7 @@ class ENCNet(nn.Layer):
                  add_lateral: bool = False, aux_index: Optional[int] = None,
                  pretrained: Optional[str] = None) -> None:
         super().__init__()
+        self.num_classes = num_classes
         feat_channels = list(getattr(backbone, "feat_channels", []))
         if not feat_channels:
             raise ValueError(f"ENCNet backbone {type(backbone).__name__} has no feat_channels attribute")

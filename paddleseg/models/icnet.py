@@ -50,6 +50,7 @@ class ICNet(nn.Layer):
                  low_channels: int = 256, fusion_channels: int = 128,
                  pretrained: Optional[str] = None) -> None:
         super().__init__()
+        self.num_classes = num_classes
         missing = [a for a in ("stem", "forward_stages", "feat_channels") if not hasattr(backbone, a)]
         if missing:
             raise ValueError(f"ICNet needs a backbone that runs its stages separately (ResNet_vd); "

@@ -9,6 +9,12 @@ from paddleseg.cvlibs import manager
 from paddleseg.transforms.io import read_image, read_label
 
 
+def missing_type_message(where: str, entry: dict) -> str:
+    """The error for a transform entry without ``type:``, listing the registered transforms."""
+    return (f"{where} has no `type:` ({entry!r}); each transform entry needs `type:` naming one of the "
+            f"registered transforms: {', '.join(sorted(manager.TRANSFORMS.components_dict))}")
+
+
 @manager.TRANSFORMS.add_component
 class Compose:
     """Load the sample, apply ``transforms`` in order, return network-ready arrays.
@@ -28,6 +34,9 @@ class Compose:
         if not isinstance(transforms, (list, tuple)):
             raise TypeError(f"`transforms` must be a list, got {type(transforms).__name__}")
         for i, op in enumerate(transforms):
+            if isinstance(op, dict) and "type" not in op:
+                # A config entry the builder could not build because it names no transform.
+                raise TypeError(missing_type_message(f"transforms[{i}]", op))
             if not callable(op):
                 raise TypeError(f"transforms[{i}] is a {type(op).__name__}, not a transform "
                                 f"object (was it built from its config?): {op!r}")

@@ -21,7 +21,6 @@ import random
 import re
 import shutil
 import warnings
-import zipfile
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
@@ -30,15 +29,11 @@ import paddle
 
 from . import logger
 from .errors import CheckpointError, UserError
+from .pretrained import UNREADABLE_ERRORS, apply_trained_state, read_state_dict
 
 _ITER_DIR = re.compile(r"^iter_(\d+)$")
 META = "meta.json"
 MAX_NAMES = 5   # tensor names shown in an error; the rest are counted
-
-# What paddle.load / pickle raise on a truncated or foreign file (measured: ValueError "can not
-# parse the file", EOFError, UnpicklingError); OSError covers unreadable files.
-_UNREADABLE = (ValueError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, TypeError,
-               AttributeError, ImportError, IndexError, KeyError)
 
 
 class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
@@ -334,7 +329,7 @@ def read_meta(ckpt_dir: str) -> Dict[str, Any]:
 def _load_file(path: str, loader) -> Any:
     try:
         return loader(path)
-    except _UNREADABLE as err:
+    except UNREADABLE_ERRORS as err:
         raise BrokenCheckpointError(f"cannot read {path} ({type(err).__name__}: {err}); the file is truncated "
                                     "or corrupt") from err
 
@@ -350,6 +345,7 @@ class CheckpointFiles:
 
     path: str
     meta: Dict[str, Any]
+    model_state: Dict[str, Any]
     optimizer_state: Optional[Dict[str, Any]]   # None: no model.pdopt
     rng_state: Optional[Dict[str, Any]]
 
@@ -373,17 +369,17 @@ def read_checkpoint(ckpt_dir: str, flag: str = "--resume_model") -> CheckpointFi
             raise BrokenCheckpointError(f"{flag}: cannot tell the iteration of {ckpt_dir!r}: no {META} and the "
                                         "directory is not named iter_N")
         meta["iter"] = int(m.group(1))
-    state = _load_file(params_path, paddle.load)
-    if not isinstance(state, Mapping):
-        raise BrokenCheckpointError(f"cannot read {params_path}: it holds a {type(state).__name__}, not a state dict")
-    del state   # parsed; the model loads it in resume()
+    try:
+        model_state = read_state_dict(params_path)
+    except CheckpointError as err:      # auto-resume skips a BrokenCheckpointError
+        raise BrokenCheckpointError(str(err)) from err
     opt_path = os.path.join(ckpt_dir, "model.pdopt")
     opt_state = _load_file(opt_path, paddle.load) if os.path.isfile(opt_path) else None
     if opt_state is not None and not isinstance(opt_state, Mapping):
         raise BrokenCheckpointError(f"cannot read {opt_path}: it holds a {type(opt_state).__name__}, not a state dict")
     rng_path = os.path.join(ckpt_dir, RNG_STATE)
     rng_state = _load_file(rng_path, _load_pickle) if os.path.isfile(rng_path) else None
-    return CheckpointFiles(ckpt_dir, meta, opt_state, rng_state)
+    return CheckpointFiles(ckpt_dir, meta, model_state, opt_state, rng_state)
 
 
 def latest_loadable_checkpoint(save_dir: str) -> Optional[CheckpointFiles]:
@@ -479,7 +475,7 @@ def resume(ckpt_dir: Union[str, CheckpointFiles], model: paddle.nn.Layer,
     params_path = os.path.join(ckpt_dir, "model.pdparams")
     opt_path = os.path.join(ckpt_dir, "model.pdopt")
     # The model first: a changed model is best explained by the model's own names and shapes.
-    model.set_state_dict(paddle.load(params_path))
+    apply_trained_state(model, files.model_state, params_path, flag="--resume_model")
     state = None
     if optimizer is not None and files.optimizer_state is not None:
         state = files.optimizer_state

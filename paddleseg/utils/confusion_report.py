@@ -8,11 +8,14 @@ from typing import Dict, Sequence
 import cv2
 import numpy as np
 
+from .fileio import atomic_output, write_image
+
 
 def write_confusion_csv(cm: np.ndarray, names: Sequence[str], path: str) -> str:
-    """Rows: ground truth, columns: prediction, pixel counts; first row/column hold class names."""
+    """Rows: ground truth, columns: prediction, pixel counts; first row/column hold class names.
+    Written atomically; a failed write is a UserError naming the path and the free space."""
     cm = np.asarray(cm)
-    with open(path, "w", newline="") as f:
+    with atomic_output(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["gt \\ pred"] + list(names))
         for name, row in zip(names, cm):
@@ -49,14 +52,11 @@ def render_confusion_png(cm: np.ndarray, names: Sequence[str], path: str, cell: 
             colour = (255, 255, 255) if norm[i, i] > 0.5 else (0, 0, 0)
             cv2.putText(canvas, text, (margin + i * cell + 3, margin + i * cell + cell // 2 + 4), font, 0.35,
                         colour, 1, cv2.LINE_AA)
-    if not cv2.imwrite(path, canvas):
-        raise OSError(f"could not write {path}")
-    return path
+    return write_image(path, canvas)
 
 
 def save_confusion_report(result: Dict, out_dir: str, prefix: str = "confusion_matrix") -> Dict[str, str]:
     """Writes ``<prefix>.csv`` and ``<prefix>.png`` for an ``evaluate`` result; returns their paths."""
-    os.makedirs(out_dir, exist_ok=True)
     cm, names = np.asarray(result["confusion_matrix"]), result["class_names"]
     return {"csv": write_confusion_csv(cm, names, os.path.join(out_dir, prefix + ".csv")),
             "png": render_confusion_png(cm, names, os.path.join(out_dir, prefix + ".png"))}

@@ -5,6 +5,11 @@ defaults to ``~/.cache/paddleseg`` and ``<name>`` is the archive name without it
 (``.../resnet101_vd_ssld.tar.gz`` -> ``resnet101_vd_ssld``) or, for a URL that points at a
 weight file directly, the name of its parent folder in the URL (``.../encnet_x/model.pdparams``
 -> ``encnet_x``). A file placed there by hand is used without any network access.
+
+Nothing unusable stays cached: a response that is a web page (HTML/JSON) or empty, or an archive
+that does not unpack, is refused before it enters the cache; a cached file that ``paddle.load``
+then cannot read is removed (:func:`discard_download`, called by ``pretrained.read_state_dict``),
+so the next run downloads it again. The errors name the URL, the cache path and what to do.
 """
 from __future__ import annotations
 
@@ -18,14 +23,15 @@ import zipfile
 from typing import Tuple
 
 from paddleseg.utils import logger
+from paddleseg.utils.errors import CheckpointError
 
 URL_SCHEMES = ("http", "https", "ftp", "file")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 WEIGHTS_NAME = "model.pdparams"
 
 
-class DownloadError(RuntimeError):
-    """A pretrained-weights URL could not be fetched or unpacked."""
+class DownloadError(CheckpointError):
+    """A pretrained-weights URL could not be fetched, unpacked or read (a RuntimeError, exit 1)."""
 
 
 def is_url(path: str) -> bool:
@@ -63,6 +69,30 @@ def _fetch(url: str, dst: str) -> None:
     """Stream ``url`` into the file ``dst`` (tests monkeypatch this to stay offline)."""
     with urllib.request.urlopen(url, timeout=60) as response, open(dst, "wb") as out:
         shutil.copyfileobj(response, out, length=1 << 20)
+
+
+def discard_download(url: str) -> str:
+    """Remove what the cache holds for ``url`` (a download that turned out unreadable); returns the
+    path removed. Only the file of a direct URL goes, the whole folder of an archive."""
+    cache_dir, filename = cache_location(url)
+    if _archive_suffix(url):
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        return cache_dir
+    target = os.path.join(cache_dir, filename)
+    if os.path.isfile(target):
+        os.remove(target)
+    return target
+
+
+# A weights file is a pickle (paddle.save) or a zip; servers answering with an error or login
+# page send HTML with status 200. Checked before the download enters the cache.
+_MARKUP_STARTS = (b"<!doctype", b"<html", b"<?xml", b"<head", b"<body", b"{")
+
+
+def _looks_like_markup(path: str) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(512).lstrip().lower()
+    return not head or head.startswith(_MARKUP_STARTS)
 
 
 def _find_weights(folder: str) -> str:
@@ -128,12 +158,15 @@ def download_pretrained(url: str) -> str:
             try:
                 _unpack(part, unpacked)
                 _find_weights(unpacked)
-            except (tarfile.TarError, zipfile.BadZipFile, OSError, DownloadError) as err:
+            except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, DownloadError) as err:
                 raise DownloadError(f"Could not unpack {url}: {err}. {_manual_hint(url, target)}") from err
             if os.path.isdir(cache_dir):
                 shutil.rmtree(cache_dir)
             os.replace(unpacked, cache_dir)
             return _find_weights(cache_dir)
+        if _looks_like_markup(part):
+            raise DownloadError(f"{url} returned an empty file or a web page (HTML/JSON), not weights; nothing "
+                                f"was cached. Check the URL. {_manual_hint(url, target)}")
         os.makedirs(cache_dir, exist_ok=True)
         os.replace(part, target)
     return target

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import os
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
+
+from .errors import UsageError
+from .fileio import write_image
 
 
 def default_palette(num_colors: int = 256) -> np.ndarray:
@@ -40,9 +43,39 @@ def overlay(image_rgb: np.ndarray, color_rgb: np.ndarray, weight: float = 0.6) -
 
 
 def write_rgb(path: str, rgb: np.ndarray) -> None:
-    """Write an RGB array (OpenCV writes BGR); raise if the file cannot be written."""
-    if not cv2.imwrite(path, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"could not write {path}")
+    """Write an RGB array atomically (OpenCV encodes BGR); a failed write is a UserError naming it."""
+    write_image(path, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+def prediction_names(paths: Sequence[str], base: str) -> List[str]:
+    """Output name (no extension) for each input image: its path relative to ``base`` without
+    the extension, so sub-folders are kept and N inputs give N outputs.
+
+    Inputs differing only in their extension (``frame.png`` and ``frame.jpg``) keep it in the
+    name: ``frame_png`` and ``frame_jpg``. Inputs outside ``base`` are named by their file name.
+
+    Raises:
+        UsageError: two inputs would still get the same name (the same file listed twice, or
+            ``frame.jpg`` beside a ``frame_jpg.png``); raised before anything is written.
+    """
+    rels = []
+    for path in paths:
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(base))
+        rels.append(os.path.basename(path) if rel.startswith("..") else rel)
+    stems = [os.path.splitext(rel)[0] for rel in rels]
+    shared = {s for s in stems if stems.count(s) > 1}
+    names = [f"{stem}_{os.path.splitext(rel)[1].lstrip('.')}" if stem in shared else stem
+             for stem, rel in zip(stems, rels)]
+    first: Dict[str, str] = {}
+    for path, name in zip(paths, names):
+        if name in first:
+            other = first[name]
+            why = ("is listed twice" if os.path.realpath(other) == os.path.realpath(path)
+                   else f"and {path} would both be written as {name}.png")
+            raise UsageError(f"{other} {why}; nothing was written. Predictions are named by the input's "
+                             f"path relative to {base}: remove the duplicate or rename one of the files.")
+        first[name] = path
+    return names
 
 
 def save_prediction(save_dir: str, name: str, pred: np.ndarray, image_rgb: np.ndarray, palette: np.ndarray,
@@ -51,16 +84,15 @@ def save_prediction(save_dir: str, name: str, pred: np.ndarray, image_rgb: np.nd
 
     ``label_prediction/<name>.png`` (class ids), ``pseudo_color_prediction/<name>.png`` (palette
     colours) and ``added_prediction/<name>.jpg`` (colours over the image). ``pred`` is H x W class
-    ids, ``image_rgb`` the original H x W x 3 image; ``name`` may contain sub-folders.
+    ids, ``image_rgb`` the original H x W x 3 image; ``name`` may contain sub-folders (see
+    :func:`prediction_names`). Each file is written atomically; a failed write (e.g. a full disk)
+    is a UserError naming the file and the free space.
     """
     ids = pred.astype(np.uint8)
     colour = colorize(ids, palette)
     paths = {folder: os.path.join(save_dir, folder, name + ext) for folder, ext in
              (("label_prediction", ".png"), ("pseudo_color_prediction", ".png"), ("added_prediction", ".jpg"))}
-    for path in paths.values():
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    if not cv2.imwrite(paths["label_prediction"], ids):
-        raise OSError(f"could not write {paths['label_prediction']}")
+    write_image(paths["label_prediction"], ids)
     write_rgb(paths["pseudo_color_prediction"], colour)
     write_rgb(paths["added_prediction"], overlay(image_rgb.astype(np.uint8), colour, overlay_weight))
     return paths
