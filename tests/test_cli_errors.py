@@ -1,5 +1,6 @@
 """run_cli: expected errors are one line with exit 2 (usage) or 1 (runtime); bugs keep their traceback."""
 import os
+import signal
 import subprocess
 import sys
 
@@ -67,3 +68,25 @@ def test_config_error_from_train_py_is_one_line(tmp_path):
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr
     assert "error:" in run.stderr and str(cfg) in run.stderr
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_outside_training_is_one_line_and_exit_143():
+    # Paddle installs a C handler that prints a stack dump on SIGTERM; setup_runtime replaces it.
+    script = ("import time\n"
+              "from paddleseg.utils.cli import run_cli\n"
+              "def main(argv):\n"
+              "    from paddleseg.utils.runtime import setup_runtime\n"
+              "    setup_runtime('cpu', 1)\n"
+              "    print('ready', flush=True)\n"
+              "    time.sleep(60)\n"
+              "run_cli(main)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=REPO)
+    while "ready" not in proc.stdout.readline():
+        pass
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err
+    assert "Traceback" not in err and "Termination signal" not in err

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Any, Callable, List, Optional, Sequence
 
@@ -35,12 +36,31 @@ def debug_requested(argv: Optional[Sequence[str]] = None) -> bool:
     return "--debug" in argv or os.environ.get("PADDLESEG_DEBUG", "").lower() not in ("", "0", "false", "no")
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived outside a training loop (which handles it itself, with a checkpoint)."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM end the script through :func:`run_cli` (one line, exit 143).
+
+    Call it after ``import paddle``: Paddle installs a C handler that prints a stack dump of its
+    own on SIGTERM, and this replaces it. Only from the main thread of the main process.
+    """
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
 def run_cli(main: Callable[[Optional[List[str]]], Any], argv: Optional[List[str]] = None) -> None:
     """Run a script's ``main(argv)`` and exit the way the project promises.
 
     A :class:`~paddleseg.utils.errors.UserError` prints one line, ``<script>: error: <message>``, and
-    exits with its ``exit_code`` (2 usage/config, 1 runtime); Ctrl-C outside training (which handles
-    it itself) prints one line and exits 130. Any other exception is a bug: its traceback shows.
+    exits with its ``exit_code`` (2 usage/config, 1 runtime); Ctrl-C and SIGTERM outside training
+    (which handles them itself) print one line and exit 130 / 143. Any other exception is a bug: its traceback shows.
     With ``--debug`` / ``PADDLESEG_DEBUG=1`` user errors show their traceback as well.
     """
     prog = os.path.basename(sys.argv[0]) or "paddleseg"
@@ -57,3 +77,8 @@ def run_cli(main: Callable[[Optional[List[str]]], Any], argv: Optional[List[str]
             raise
         print(f"{prog}: interrupted", file=sys.stderr, flush=True)
         sys.exit(130)
+    except Terminated:
+        if debug:
+            raise
+        print(f"{prog}: terminated (SIGTERM)", file=sys.stderr, flush=True)
+        sys.exit(143)

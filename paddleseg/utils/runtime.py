@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 from typing import Optional
 
 import numpy as np
 import paddle
 
 from . import logger
+from .cli import exit_cleanly_on_sigterm
 from .errors import UsageError
 
 
@@ -59,6 +61,9 @@ def seed_worker(worker_id: int) -> None:
     """DataLoader ``worker_init_fn``: distinct, reproducible streams per worker."""
     info = paddle.io.get_worker_info()
     base = info.seed if info is not None else 0
+    # A scheduler signals the whole process group: the worker just ends (the trainer, in the main
+    # process, decides what to do), without the handler inherited from the main process.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     np.random.seed((base + worker_id) % (2**32))
     random.seed(base + worker_id)
     try:
@@ -69,7 +74,9 @@ def seed_worker(worker_id: int) -> None:
 
 
 def setup_runtime(device: str = "auto", num_threads: Optional[int] = None, seed: Optional[int] = None) -> str:
-    """Apply device, thread and seed settings and log them once."""
+    """Apply device, thread and seed settings and log them once; SIGTERM then ends the script with
+    one line and exit status 143 (see :func:`paddleseg.utils.cli.exit_cleanly_on_sigterm`)."""
+    exit_cleanly_on_sigterm()
     device = set_device(device)
     threads = set_cpu_threads(num_threads)
     set_seed(seed)
