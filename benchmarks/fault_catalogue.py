@@ -55,7 +55,8 @@ QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthe
 ICNET_CONFIG = os.path.join(REPO, "configs", "icnet", "icnet_resnet18_vd_synthetic_quickstart.yml")
 PY = sys.executable
 TRAIN_LINE = r"\[TRAIN\]"             # the trainer's per-iteration log line
-ERROR_LINE = re.compile(r"^\S+: error: ", re.M)   # run_cli's one-line error
+# run_cli's one-line error; tqdm's progress bars end in '\r', not a newline, so the line may follow one.
+ERROR_LINE = re.compile(r"(?:^|\r)\S+: error: ", re.M)
 TEMP_CHECKPOINT = re.compile(r"^\..+\.(tmp|old)-\d+$")  # checkpoint.py's temporary directories
 DEFAULT_FORBIDS = ("Traceback", "<array>")
 
@@ -1027,7 +1028,7 @@ def _file_list_config(ctx: Ctx, data: str, train_list: str) -> str:
         "      crop_size: [32, 32]\n    - type: Normalize\n")
 
 
-@case("latin1_file_list", "encoding", 9, user_error("train_list.txt", "line 3"))
+@case("latin1_file_list", "encoding", 9, user_error("train_list.txt", patterns=(r"(line 3|:3)\b",)))
 def _latin1_list(ctx: Ctx) -> Run:
     """A Latin-1 file list (an 'é' on line 3): an error naming the list file and the line."""
     data = ctx.data_copy()
@@ -1037,7 +1038,7 @@ def _latin1_list(ctx: Ctx) -> Run:
     return Run(train_argv(ctx.path("run"), data, "--iters", "2", config=_file_list_config(ctx, data, lst)))
 
 
-@case("predict_latin1_image_list", "encoding", 9, user_error("images.txt", "line 2"))
+@case("predict_latin1_image_list", "encoding", 9, user_error("images.txt", patterns=(r"(line 2|:2)\b",)))
 def _latin1_predict_list(ctx: Ctx) -> Run:
     """tools/predict.py --image_path with a Latin-1 list (line 2): an error naming the list and line."""
     src = ctx.train_pair(0, "val", root=ctx.shared.data()["root"])[0]
