@@ -90,3 +90,14 @@ def test_sigterm_outside_training_is_one_line_and_exit_143():
     assert proc.returncode == 143, err
     assert "terminated (SIGTERM)" in err
     assert "Traceback" not in err and "Termination signal" not in err
+
+
+def test_missing_or_non_utf8_config_is_a_config_error(tmp_path):
+    from paddleseg.cvlibs import Config, ConfigError
+    with pytest.raises(ConfigError, match="nope.yml does not exist") as e:
+        Config(str(tmp_path / "nope.yml"))
+    assert isinstance(e.value, FileNotFoundError)       # what PaddleSeg-era callers catch
+    cfg = tmp_path / "latin1.yml"
+    cfg.write_bytes("batch_size: 2\n# caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1.yml is not UTF-8 text \(byte \d+, line 2\)"):
+        Config(str(cfg))

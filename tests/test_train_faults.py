@@ -324,3 +324,11 @@ def test_disk_full_names_the_checkpoint_and_free_space_and_leaves_no_temp_dir(tm
 def test_user_errors_of_the_trainer_are_user_errors():
     for cls in (ckpt.NonFiniteError, SaveDirInUseError, TrainingInterrupted, ckpt.BrokenCheckpointError):
         assert issubclass(cls, UserError)
+
+
+@pytest.mark.timeout(60)
+def test_unusable_save_dir_is_one_error_naming_it(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(UserError, match=rf"cannot use save_dir {re.escape(str(blocker / 'out'))}: .*--save_dir"):
+        _trainer(blocker / "out").run()

@@ -391,8 +391,14 @@ class Trainer:
             NonFiniteError: the loss or the weights became NaN/Inf (nothing was written after it).
             TrainingInterrupted: SIGTERM / SIGINT; a checkpoint of the last finished step was written.
         """
-        os.makedirs(self.save_dir, exist_ok=True)
-        lock = self._lock_save_dir()
+        try:
+            os.makedirs(self.save_dir, exist_ok=True)
+            lock = self._lock_save_dir()
+        except UserError:
+            raise
+        except OSError as err:      # a file in the way, a read-only or full file system
+            raise UserError(f"cannot use save_dir {self.save_dir}: {err.strerror or err}"
+                            f"{f' ({err.filename})' if err.filename else ''}; choose another --save_dir") from err
         try:
             with StopOnSignal(on_exit_now=lock.release) as stop:
                 return self._run(stop)

@@ -2,6 +2,6 @@
 from . import manager
 from .config import Config
 from .builder import SegBuilder
-from .errors import ComponentBuildError, ConfigError
+from .errors import ComponentBuildError, ConfigError, ConfigFileNotFoundError
 
-__all__ = ["manager", "Config", "SegBuilder", "ConfigError", "ComponentBuildError"]
+__all__ = ["manager", "Config", "SegBuilder", "ConfigError", "ConfigFileNotFoundError", "ComponentBuildError"]

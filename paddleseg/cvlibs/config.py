@@ -5,7 +5,7 @@ import copy
 import os
 from typing import Dict, List, Optional
 
-from .errors import ConfigError
+from .errors import ConfigError, ConfigFileNotFoundError
 from .inheritance import load_config_tree
 from .legacy import convert_legacy_learning_rate
 from .overrides import CLI_LABEL, apply_opts, set_by_path
@@ -32,7 +32,7 @@ class Config:
                  batch_size: Optional[int] = None, iters: Optional[int] = None,
                  opts: Optional[list] = None) -> None:
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"Config file {path} does not exist")
+            raise ConfigFileNotFoundError(f"Config file {path} does not exist")
         if not path.endswith((".yml", ".yaml")):
             raise ConfigError(f"Config file {path} should be a .yml or .yaml file")
         self.path = path

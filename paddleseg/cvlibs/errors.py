@@ -15,3 +15,7 @@ class ConfigError(UsageError, ValueError):
 class ComponentBuildError(UsageError, RuntimeError):
     """A component's own constructor rejected its arguments (``ValueError``, ``TypeError``, ``OSError``,
     ``AssertionError`` or a :class:`UserError`); the original exception is kept as ``__cause__``."""
+
+
+class ConfigFileNotFoundError(ConfigError, FileNotFoundError):
+    """A config (or ``_base_``) file is not there."""
