@@ -32,8 +32,10 @@ def collate(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
                 out[key] = np.stack(out[key])
             except ValueError as e:
                 shapes = sorted({tuple(np.shape(v)) for v in out[key]})
-                raise ValueError(f"cannot batch '{key}' arrays of different shapes {shapes}; use a crop/resize "
-                                 "transform or batch_size 1") from e
+                images = ", ".join(str(p) for p in out.get("img_path", [])[:4])
+                raise DataError(f"cannot batch '{key}' arrays of different shapes {shapes}"
+                                + (f" (images {images})" if images else "")
+                                + "; use a crop/resize transform or batch_size 1") from e
     return out
 
 
@@ -154,8 +156,8 @@ def guarded_collate(collate_fn: Callable[[List[Any]], Any]) -> Callable[[List[An
 
 
 def raise_if_failed(batch: Any) -> None:
-    """Raise the relayed error of a failure batch in the main process: the user error's own type
-    when it was one (a :class:`DataError` naming the files), else :class:`SampleLoadError`."""
+    """Raise the relayed error of a failure batch in the main process: a :class:`DataError` (one
+    line naming the files) for a user error, else a :class:`SampleLoadError` with the traceback."""
     if not _is_failure(batch):
         return
     encoded = batch[_FAILURE]
@@ -168,7 +170,7 @@ def raise_if_failed(batch: Any) -> None:
 
 class CheckedLoader:
     """Iterates a ``paddle.io.DataLoader`` built on :class:`GuardedSamples` / :func:`guarded_collate`,
-    raising relayed failures; the loader's workers are shut down when iteration ends or fails."""
+    raising relayed failures (after shutting the loader's workers down)."""
 
     def __init__(self, loader: paddle.io.DataLoader) -> None:
         self.loader = loader
@@ -182,14 +184,14 @@ class CheckedLoader:
 
     def __iter__(self) -> Iterator[Any]:
         batches = iter(self.loader)
-        try:
-            for batch in batches:
+        for batch in batches:
+            if _is_failure(batch):
+                # Stop the workers now: the caller may catch the error and go on in this process.
+                shutdown = getattr(batches, "_try_shutdown_all", None)   # Paddle's own clean-up
+                if shutdown is not None:
+                    shutdown()
                 raise_if_failed(batch)
-                yield batch
-        finally:
-            shutdown = getattr(batches, "_try_shutdown_all", None)   # Paddle's own clean-up of workers
-            if shutdown is not None:
-                shutdown()
+            yield batch
 
 
 def build_train_loader(dataset: paddle.io.Dataset, batch_size: int, seed: int, start_iter: int = 0,
