@@ -107,8 +107,8 @@ class Dataset(paddle.io.Dataset):
                 except UnicodeDecodeError as e:
                     raise ValueError(
                         f"{display_path(list_path)}:{lineno}: not UTF-8 (byte 0x{raw[e.start]:02x} at column "
-                        f"{e.start + 1}); file lists must be UTF-8 text: convert it, e.g. `iconv -f latin1 -t "
-                        f"utf-8`, and name the files accordingly") from None
+                        f"{e.start + 1}); file lists must be UTF-8 text: convert it (e.g. `iconv -f latin1 -t "
+                        f"utf-8`) and give the files it names UTF-8 names too (e.g. with `convmv`)") from None
                 if not line:
                     continue
                 items = line.split(separator)
