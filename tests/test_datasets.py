@@ -15,6 +15,7 @@ import paddle  # noqa: E402
 
 import paddleseg.transforms as T  # noqa: E402
 from paddleseg.cvlibs import manager  # noqa: E402
+from paddleseg.utils.errors import DataError  # noqa: E402
 from paddleseg.datasets import ADE20K, Cityscapes, Dataset  # noqa: E402
 
 
@@ -131,11 +132,11 @@ def test_bad_label_value_raises_in_getitem_and_check_labels(synth):
     cv2.imwrite(path, label)
     ds = Cityscapes([T.Normalize()], synth, mode="val")
     idx = [i for i, (_, lab) in enumerate(ds.file_list) if lab == path][0]
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(DataError) as err:   # a user error: one line, exit 1 under the CLIs
         ds[idx]
     msg = str(err.value)
     assert path in msg and "40" in msg and "num_classes=19" in msg
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(DataError) as err:
         ds.check_labels()
     assert "1 of 3" in str(err.value) and path in str(err.value) and "40" in str(err.value)
 
@@ -208,7 +209,7 @@ def test_ade20k_out_of_range_label(tmp_path):
     root = str(tmp_path / "ade")
     _make_ade(root, [np.full((4, 4), 151, np.uint8)])  # 151 - 1 = 150 >= num_classes
     ds = ADE20K([], root)
-    with pytest.raises(ValueError, match=r"\[150\]"):
+    with pytest.raises(DataError, match=r"\[150\]"):
         ds[0]
 
 

@@ -87,7 +87,8 @@ def test_bad_label_fails_before_training(tmp_path):
     label[0, 0] = 40
     cv2.imwrite(bad, label.astype(np.uint8))
     save_dir = tmp_path / "run"
-    with pytest.raises(ValueError) as e:
+    from paddleseg.utils.errors import DataError
+    with pytest.raises(DataError) as e:   # one line, exit 1 under run_cli
         train_cli.main(["--config", QUICKSTART, "--save_dir", str(save_dir), "--iters", "1", *_opts(str(root))])
     assert os.path.basename(bad) in str(e.value) and "40" in str(e.value)
     assert not (save_dir / "iter_1").exists()

@@ -22,6 +22,7 @@ from tqdm import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddleseg.datasets import cityscapes_labels as cl  # noqa: E402
+from paddleseg.transforms.io import read_label  # noqa: E402
 
 ID_SUFFIX = "_gtFine_labelIds.png"
 TRAIN_ID_SUFFIX = "_gtFine_labelTrainIds.png"
@@ -42,9 +43,7 @@ def id_to_train_id(label_ids: np.ndarray) -> np.ndarray:
 
 def convert_label(path: str) -> np.ndarray:
     """Read a ``*_gtFine_labelIds.png`` file and return its train-id map (H x W uint8)."""
-    ids = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if ids is None:
-        raise ValueError(f"Cannot read label file {path}")
+    ids = read_label(path)   # bytes + cv2.imdecode: any file name; errors name the file
     if ids.ndim != 2:
         raise ValueError(f"{path} has {ids.shape[2]} channels; expected a single-channel labelIds PNG")
     return id_to_train_id(ids)

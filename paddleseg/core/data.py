@@ -1,12 +1,23 @@
-"""Training data: collation, the reproducible resumable sampler and its loader."""
+"""Data loading: collation, the reproducible resumable sampler, the training loader, and the
+relay that turns a sample that fails to load into an error in the main process.
+
+Paddle's DataLoader does not propagate an exception raised while loading a sample: with
+``num_workers=0`` its prefetch thread dies and the main process waits forever; with workers the
+main process only sees "Blocking queue is killed". So no exception is allowed to reach it:
+:class:`GuardedSamples` and :func:`guarded_collate` catch it where it happens (in the worker or
+the prefetch thread) and hand it on as a small *failure batch*; :class:`CheckedLoader` raises it
+in the main process, in every loader configuration and on every rank.
+"""
 from __future__ import annotations
 
 import random
-from typing import Any, Dict, List
+import traceback
+from typing import Any, Callable, Dict, Iterator, List
 
 import numpy as np
 import paddle
 
+from ..utils.errors import DataError, UserError
 from ..utils.runtime import seed_worker
 
 _STACKED = ("img", "label")
@@ -21,8 +32,10 @@ def collate(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
                 out[key] = np.stack(out[key])
             except ValueError as e:
                 shapes = sorted({tuple(np.shape(v)) for v in out[key]})
-                raise ValueError(f"cannot batch '{key}' arrays of different shapes {shapes}; use a crop/resize "
-                                 "transform or batch_size 1") from e
+                images = ", ".join(str(p) for p in out.get("img_path", [])[:4])
+                raise DataError(f"cannot batch '{key}' arrays of different shapes {shapes}"
+                                + (f" (images {images})" if images else "")
+                                + "; use a crop/resize transform or batch_size 1") from e
     return out
 
 
@@ -86,16 +99,112 @@ class ResumableBatchSampler(paddle.io.Sampler):
             iteration += 1
 
 
+# A failure batch is {_FAILURE: the message as UTF-8 bytes in a uint8 array, "user_error": bool}. The
+# message travels as an array because Paddle ends iteration on a batch that holds no array at all.
+_FAILURE = "__paddleseg_sample_failure__"
+
+
+class SampleLoadError(RuntimeError):
+    """An unexpected exception (a bug, not bad data) while loading a sample in the data loader;
+    the message carries the original traceback from the worker."""
+
+
+class GuardedSamples(paddle.io.Dataset):
+    """Wraps a dataset so an exception in ``__getitem__`` becomes a failure record instead of
+    reaching Paddle's loader machinery (see the module docstring). Costs one try/except a sample."""
+
+    def __init__(self, dataset: paddle.io.Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        try:
+            return self.dataset[index]
+        except Exception as e:   # relayed to the main process and raised there by CheckedLoader
+            return _failure(e, f"sample {index}")
+
+
+def _failure(error: Exception, where: str) -> Dict[str, Any]:
+    """A failure record: the message of a user error, the full traceback of anything else."""
+    if isinstance(error, UserError):
+        message, user_error = str(error), True
+    else:
+        text = "".join(traceback.format_exception(error)).rstrip()
+        message, user_error = f"{where} failed in the data loader:\n{text}", False
+    encoded = np.frombuffer(message.encode("utf-8", "backslashreplace"), dtype=np.uint8).copy()
+    return {_FAILURE: encoded, "user_error": user_error}
+
+
+def _is_failure(item: Any) -> bool:
+    return isinstance(item, dict) and _FAILURE in item
+
+
+def guarded_collate(collate_fn: Callable[[List[Any]], Any]) -> Callable[[List[Any]], Any]:
+    """``collate_fn`` that passes the first failure record of a batch on as the batch, and turns
+    an exception of ``collate_fn`` itself into a failure record too."""
+    def collate_or_relay(batch: List[Any]) -> Any:
+        for item in batch:
+            if _is_failure(item):
+                return item
+        try:
+            return collate_fn(batch)
+        except Exception as e:
+            return _failure(e, "collating a batch")
+    return collate_or_relay
+
+
+def raise_if_failed(batch: Any) -> None:
+    """Raise the relayed error of a failure batch in the main process: a :class:`DataError` (one
+    line naming the files) for a user error, else a :class:`SampleLoadError` with the traceback."""
+    if not _is_failure(batch):
+        return
+    encoded = batch[_FAILURE]
+    encoded = encoded.numpy() if isinstance(encoded, paddle.Tensor) else np.asarray(encoded)
+    message = encoded.astype(np.uint8).tobytes().decode("utf-8", "replace")
+    if batch["user_error"]:
+        raise DataError(message)
+    raise SampleLoadError(message)
+
+
+class CheckedLoader:
+    """Iterates a ``paddle.io.DataLoader`` built on :class:`GuardedSamples` / :func:`guarded_collate`,
+    raising relayed failures (after shutting the loader's workers down)."""
+
+    def __init__(self, loader: paddle.io.DataLoader) -> None:
+        self.loader = loader
+
+    @property
+    def batch_sampler(self) -> Any:
+        return self.loader.batch_sampler
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[Any]:
+        batches = iter(self.loader)
+        for batch in batches:
+            if _is_failure(batch):
+                # Stop the workers now: the caller may catch the error and go on in this process.
+                shutdown = getattr(batches, "_try_shutdown_all", None)   # Paddle's own clean-up
+                if shutdown is not None:
+                    shutdown()
+                raise_if_failed(batch)
+            yield batch
+
+
 def build_train_loader(dataset: paddle.io.Dataset, batch_size: int, seed: int, start_iter: int = 0,
-                       rank: int = 0, world_size: int = 1, num_workers: int = 0) -> paddle.io.DataLoader:
-    """Endless, reproducible training loader starting at iteration ``start_iter``."""
+                       rank: int = 0, world_size: int = 1, num_workers: int = 0) -> CheckedLoader:
+    """Endless, reproducible training loader starting at iteration ``start_iter``; a sample that
+    fails to load raises (a :class:`DataError` naming its files) in the main process."""
     sampler = ResumableBatchSampler(len(dataset), batch_size, seed, start_iter, rank, world_size)
-    return paddle.io.DataLoader(
-        SeededSamples(dataset, seed),
+    return CheckedLoader(paddle.io.DataLoader(
+        GuardedSamples(SeededSamples(dataset, seed)),
         batch_sampler=sampler,
         num_workers=num_workers,
-        collate_fn=collate,
+        collate_fn=guarded_collate(collate),
         return_list=True,
         worker_init_fn=seed_worker if num_workers > 0 else None,
         persistent_workers=num_workers > 0,
-    )
+    ))

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from ..utils import logger
 from ..utils.metrics import confusion_matrix, metrics_from_confusion
 from ..utils.runtime import seed_worker
+from .data import CheckedLoader, GuardedSamples, guarded_collate
 from .infer import InferOptions, inference
 
 
@@ -65,9 +66,11 @@ def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_worker
     num_classes = int(eval_dataset.num_classes)
     ignore_index = int(getattr(eval_dataset, "ignore_index", 255))
     shard = _rank_subset(eval_dataset)
-    loader = paddle.io.DataLoader(shard, batch_size=batch_size, shuffle=False, drop_last=False,
-                                  num_workers=num_workers, collate_fn=_as_list, return_list=True,
-                                  worker_init_fn=seed_worker if num_workers > 0 else None)
+    # A sample that fails to load raises a DataError naming its files here, not a hang in Paddle.
+    loader = CheckedLoader(paddle.io.DataLoader(
+        GuardedSamples(shard), batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers,
+        collate_fn=guarded_collate(_as_list), return_list=True,
+        worker_init_fn=seed_worker if num_workers > 0 else None))
     show = print_detail and dist.get_rank() == 0
     was_training = model.training
     model.eval()
@@ -78,16 +81,18 @@ def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_worker
                     f"{options.describe()})...")
     bar = tqdm(total=len(shard), desc="eval", unit="img", disable=not (progress and show),
                dynamic_ncols=True, leave=False)
-    with paddle.no_grad():
-        for samples in loader:
-            for group in _same_size_groups(samples):
-                img = paddle.stack([_as_tensor(s["img"]) for s in group])
-                label = paddle.stack([_as_tensor(s["label"]) for s in group])
-                scores = inference(model, img, trans_info=group[0].get("trans_info"),
-                                   ori_shape=tuple(label.shape[-2:]), options=options)
-                cm += confusion_matrix(paddle.argmax(scores, axis=1), label, num_classes, ignore_index)
-                bar.update(len(group))
-    bar.close()
+    try:
+        with paddle.no_grad():
+            for samples in loader:
+                for group in _same_size_groups(samples):
+                    img = paddle.stack([_as_tensor(s["img"]) for s in group])
+                    label = paddle.stack([_as_tensor(s["label"]) for s in group])
+                    scores = inference(model, img, trans_info=group[0].get("trans_info"),
+                                       ori_shape=tuple(label.shape[-2:]), options=options)
+                    cm += confusion_matrix(paddle.argmax(scores, axis=1), label, num_classes, ignore_index)
+                    bar.update(len(group))
+    finally:
+        bar.close()   # also on a data error, so its message starts on a clean line
     if dist.get_world_size() > 1:
         dist.all_reduce(cm)
     if was_training:

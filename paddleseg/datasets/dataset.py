@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
+import cv2
 import numpy as np
 import paddle
 
 from paddleseg.cvlibs import manager
-from paddleseg.datasets.label_check import describe_invalid, invalid_label_values, summarize_failures
+from paddleseg.datasets.label_check import describe_invalid, invalid_label_values
 from paddleseg.transforms import Compose
+from paddleseg.transforms.compose import check_same_size
 from paddleseg.transforms import functional as F
-from paddleseg.transforms.io import read_label
+from paddleseg.transforms.io import check_label_extensions, display_path, read_image, read_label
+from paddleseg.utils.errors import DataError
 
 MODES = ("train", "val", "test")
 MAX_SHOWN = 5
+# What reading or transforming a bad sample raises (missing/unreadable/corrupt file, size or value
+# mismatch, OpenCV rejecting the data). Anything else is a bug and keeps its own type and traceback.
+SAMPLE_ERRORS = (OSError, ValueError, cv2.error)
 
 
 @manager.DATASETS.add_component
@@ -55,7 +61,9 @@ class Dataset(paddle.io.Dataset):
         list_path = {"train": train_path, "val": val_path, "test": test_path}[self.mode]
         if list_path is None:
             raise ValueError(f"mode is '{self.mode}' but `{self.mode}_path` (the file list) is not set")
-        self.file_list = self._read_file_list(self._resolve(list_path), separator)
+        list_path = self._resolve(list_path)
+        self.file_list = self._read_file_list(list_path, separator)
+        check_label_extensions((lab for _, lab in self.file_list), source=list_path)
         self._check_files_exist()
 
     # ----- shared by all datasets -------------------------------------------------------
@@ -90,11 +98,17 @@ class Dataset(paddle.io.Dataset):
                                 f"(also tried {joined})")
 
     def _read_file_list(self, list_path: str, separator: str) -> List[List[Optional[str]]]:
-        """Parse ``image<sep>label`` lines; errors name the list file and the line."""
+        """Parse ``image<sep>label`` lines (UTF-8); errors name the list file and the line."""
         files: List[List[Optional[str]]] = []
-        with open(list_path, "r", encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.strip()
+        with open(list_path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").strip()
+                except UnicodeDecodeError as e:
+                    raise ValueError(
+                        f"{display_path(list_path)}:{lineno}: not UTF-8 (byte 0x{raw[e.start]:02x} at column "
+                        f"{e.start + 1}); file lists must be UTF-8 text: convert it (e.g. `iconv -f latin1 -t "
+                        f"utf-8`) and give the files it names UTF-8 names too (e.g. with `convmv`)") from None
                 if not line:
                     continue
                 items = line.split(separator)
@@ -126,11 +140,20 @@ class Dataset(paddle.io.Dataset):
         label = self.load_label(path)
         bad = invalid_label_values(label, self.num_classes, self.ignore_index)
         if bad.size:
-            raise ValueError(describe_invalid(path, bad, self.num_classes, self.ignore_index))
+            raise ValueError(describe_invalid(display_path(path), bad, self.num_classes, self.ignore_index))
         return label
 
     def __getitem__(self, idx: int) -> Dict[str, Any]:
         img_path, label_path = self.file_list[idx]
+        try:
+            return self._load_sample(img_path, label_path)
+        except SAMPLE_ERRORS as e:
+            raise DataError(sample_error_message(img_path, label_path, str(e))) from e
+        except Exception as e:   # a bug (in a transform, say): keep its traceback, add which sample
+            e.add_note(f"while loading {_sample_name(img_path, label_path)}")
+            raise
+
+    def _load_sample(self, img_path: str, label_path: Optional[str]) -> Dict[str, Any]:
         data: Dict[str, Any] = {"img": img_path, "img_path": img_path,
                                 "label_path": label_path or "", "trans_info": [], "gt_fields": []}
         if label_path is not None:
@@ -146,32 +169,67 @@ class Dataset(paddle.io.Dataset):
         return len(self.file_list)
 
     def check_labels(self, max_files: Optional[int] = None, num_threads: int = 4) -> int:
-        """Scan label files up front and raise one error listing every bad file found.
+        """Scan image/label pairs up front and raise one error listing every bad pair found.
+
+        Each sampled pair is decoded in full: the label must be readable, lossless and hold only
+        class ids or ignore_index; the image must be readable (not truncated) and of the label's size.
 
         Args:
-            max_files: check at most this many, evenly spread over the list (None: all).
+            max_files: check at most this many pairs, evenly spread over the list (None: all).
             num_threads: reader threads (decoding releases the GIL).
 
         Returns:
-            The number of label files checked.
+            The number of pairs checked.
 
         Raises:
-            ValueError: some label holds values outside [0, num_classes) other than ignore_index.
+            DataError: some pair cannot be used; the message names the files and the problem.
         """
-        paths = [lab for _, lab in self.file_list if lab is not None]
-        if max_files is not None and len(paths) > max_files:
-            picks = np.linspace(0, len(paths) - 1, max(max_files, 0)).round().astype(int)
-            paths = [paths[i] for i in np.unique(picks)]
-        if not paths:
+        pairs = [(img, lab) for img, lab in self.file_list if lab is not None]
+        if max_files is not None and len(pairs) > max_files:
+            picks = np.linspace(0, len(pairs) - 1, max(max_files, 0)).round().astype(int)
+            pairs = [pairs[i] for i in np.unique(picks)]
+        if not pairs:
             return 0
+        with ThreadPoolExecutor(max_workers=max(1, min(num_threads, len(pairs)))) as pool:
+            results = list(pool.map(self._pair_problem, pairs))
+        problems = [r for r in results if r is not None]
+        if problems:
+            lines = [f"{len(problems)} of {len(pairs)} checked image/label pairs of the {self.mode} set "
+                     f"cannot be used:"]
+            lines += [f"  {text}" for _, text in problems[:MAX_SHOWN]]
+            if len(problems) > MAX_SHOWN:
+                lines.append(f"  ... and {len(problems) - MAX_SHOWN} more")
+            if any(kind == "values" for kind, _ in problems):
+                lines.append(f"Label values must be class ids in [0, {self.num_classes - 1}] or ignore_index="
+                             f"{self.ignore_index}: check num_classes, or convert the labels to train ids.")
+            raise DataError("\n".join(lines))
+        return len(pairs)
 
-        def bad_values(path: str) -> np.ndarray:
-            return invalid_label_values(self.load_label(path), self.num_classes, self.ignore_index)
+    def _pair_problem(self, pair: Tuple[str, str]) -> Optional[Tuple[str, str]]:
+        """(kind, one-line description naming the files) of what is wrong with a pair, or None."""
+        img_path, label_path = pair
+        try:
+            label = self.load_label(label_path)
+            image = read_image(img_path, self.img_channels, to_rgb=False)
+            check_same_size(image, label, f"image {display_path(img_path)}", f"label {display_path(label_path)}")
+        except SAMPLE_ERRORS as e:
+            return "file", sample_error_message(img_path, label_path, str(e))
+        bad = invalid_label_values(label, self.num_classes, self.ignore_index)
+        if bad.size:
+            return "values", describe_invalid(display_path(label_path), bad, self.num_classes, self.ignore_index)
+        return None
 
-        with ThreadPoolExecutor(max_workers=max(1, min(num_threads, len(paths)))) as pool:
-            results = list(pool.map(bad_values, paths))
-        failures = [(p, b) for p, b in zip(paths, results) if b.size]
-        if failures:
-            raise ValueError(summarize_failures(failures, self.num_classes, self.ignore_index,
-                                                len(paths), MAX_SHOWN))
-        return len(paths)
+
+def _sample_name(img_path: str, label_path: Optional[str]) -> str:
+    return f"image {display_path(img_path)}" + (f", label {display_path(label_path)}" if label_path else "")
+
+
+def sample_error_message(img_path: str, label_path: Optional[str], problem: str) -> str:
+    """One line naming the sample's image and label files (each once) and what is wrong."""
+    missing = [(kind, display_path(p)) for kind, p in (("image", img_path), ("label", label_path))
+               if p and display_path(p) not in problem]
+    if not missing:
+        return problem
+    if len(missing) == 1:
+        return f"{problem}; paired with {missing[0][0]} {missing[0][1]}"
+    return f"cannot load {_sample_name(img_path, label_path)}: {problem}"

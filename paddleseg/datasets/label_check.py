@@ -1,8 +1,6 @@
 """Cheap, vectorised validation of label maps against num_classes / ignore_index."""
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
-
 import numpy as np
 
 
@@ -31,15 +29,3 @@ def describe_invalid(path: str, bad: np.ndarray, num_classes: int, ignore_index:
     shown = ", ".join(str(v) for v in bad[:10]) + (", ..." if bad.size > 10 else "")
     return (f"Label file {path} contains values [{shown}] outside [0, {num_classes - 1}] "
             f"(num_classes={num_classes}, ignore_index={ignore_index})")
-
-
-def summarize_failures(failures: Sequence[Tuple[str, np.ndarray]], num_classes: int,
-                       ignore_index: int, checked: int, max_shown: int = 5) -> str:
-    """Multi-line error text for several bad label files: up to ``max_shown`` and the count."""
-    lines: List[str] = [f"{len(failures)} of {checked} checked label files have values that are "
-                        f"neither a class id in [0, {num_classes - 1}] nor ignore_index="
-                        f"{ignore_index} (check num_classes, or convert the labels to train ids):"]
-    lines += ["  " + describe_invalid(p, b, num_classes, ignore_index) for p, b in failures[:max_shown]]
-    if len(failures) > max_shown:
-        lines.append(f"  ... and {len(failures) - max_shown} more")
-    return "\n".join(lines)

@@ -6,7 +6,7 @@ from typing import Any, Dict
 import numpy as np
 
 from paddleseg.cvlibs import manager
-from paddleseg.transforms.io import read_image, read_label
+from paddleseg.transforms.io import display_path, read_image, read_label
 
 
 def missing_type_message(where: str, entry: dict) -> str:
@@ -50,22 +50,20 @@ class Compose:
         """Replace paths by arrays and check image/label agreement."""
         if "img" not in data:
             raise ValueError("The data dict passed to Compose has no 'img' key")
-        img_src = data["img"] if isinstance(data["img"], str) else "<array>"
+        img_name = _named("image", data["img"] if isinstance(data["img"], str) else data.get("img_path"))
         if isinstance(data["img"], str):
             data["img"] = read_image(data["img"], self.img_channels, self.to_rgb)
         if not isinstance(data["img"], np.ndarray):
             raise TypeError(f"data['img'] must be a path or an ndarray, got {type(data['img']).__name__}")
         channels = 1 if data["img"].ndim == 2 else data["img"].shape[2]
         if channels != self.img_channels:
-            raise ValueError(f"Image {img_src} has {channels} channels but img_channels is "
-                             f"{self.img_channels}")
+            raise ValueError(f"{img_name} has {channels} channels but img_channels is {self.img_channels}")
         label = data.get("label")
-        label_src = label if isinstance(label, str) else "<array>"
+        label_name = _named("label", label if isinstance(label, str) else data.get("label_path"))
         if isinstance(label, str):
             data["label"] = label = read_label(label)
-        if isinstance(label, np.ndarray) and label.shape[:2] != data["img"].shape[:2]:
-            raise ValueError(f"Label {label_src} is {label.shape[1]}x{label.shape[0]} (WxH) but "
-                             f"image {img_src} is {data['img'].shape[1]}x{data['img'].shape[0]}")
+        if isinstance(label, np.ndarray):
+            check_same_size(data["img"], label, img_name, label_name)
 
     def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
         """Load, transform and convert ``data`` in place; returns it."""
@@ -84,3 +82,16 @@ class Compose:
         if isinstance(data.get("label"), np.ndarray):
             data["label"] = np.ascontiguousarray(data["label"], dtype=np.int64)
         return data
+
+
+def check_same_size(img: np.ndarray, label: np.ndarray, img_name: str = "image", label_name: str = "label") -> None:
+    """Raise ValueError ('label a.png 200x100 vs image b.png 2048x1024 ...') unless the sizes agree."""
+    if label.shape[:2] != img.shape[:2]:
+        (lh, lw), (ih, iw) = label.shape[:2], img.shape[:2]
+        raise ValueError(f"{label_name} {lw}x{lh} vs {img_name} {iw}x{ih} (width x height): a label must "
+                         f"have the size of its image")
+
+
+def _named(kind: str, path: Any) -> str:
+    """'image /path/a.png' when the file is known, else just 'image' (never '<array>')."""
+    return f"{kind} {display_path(path)}" if isinstance(path, str) and path else kind
