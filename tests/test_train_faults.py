@@ -315,7 +315,7 @@ def test_disk_full_names_the_checkpoint_and_free_space_and_leaves_no_temp_dir(tm
         return real_save(obj, path, *args, **kwargs)
     monkeypatch.setattr(paddle, "save", filling_up)
     with pytest.raises(CheckpointError, match=rf"cannot write checkpoint {tmp_path / 'iter_4'}: No space left on "
-                                              r"device \([0-9.]+ MiB free on the file system of "):
+                                              r"device \([0-9.]+ [KMGT]?i?B free on "):
         trainer.run()
     assert sorted(os.listdir(tmp_path)) == ["iter_2", "train_log.jsonl"]   # no .iter_4.tmp-*, no lock
     assert ckpt.read_checkpoint(str(tmp_path / "iter_2")).meta["iter"] == 2

@@ -29,6 +29,7 @@ import paddle
 
 from . import logger
 from .errors import CheckpointError, UserError
+from .fileio import free_space
 from .pretrained import UNREADABLE_ERRORS, apply_trained_state, read_state_dict
 
 _ITER_DIR = re.compile(r"^iter_(\d+)$")
@@ -126,7 +127,7 @@ def _write_dir_atomically(final_dir: str, writer) -> None:
         _fsync_dir(tmp_dir)
     except OSError as err:
         shutil.rmtree(tmp_dir, ignore_errors=True)   # a partial copy would only hold the space
-        raise _write_error(final_dir, parent, err) from err
+        raise _write_error(final_dir, err) from err
     old_dir = None
     if os.path.exists(final_dir):
         # Keep the old copy until the new one is in place: a crash here leaves both readable.
@@ -139,20 +140,12 @@ def _write_dir_atomically(final_dir: str, writer) -> None:
         shutil.rmtree(old_dir, ignore_errors=True)
 
 
-def _write_error(final_dir: str, parent: str, err: OSError) -> CheckpointError:
-    """The error for a checkpoint that could not be written: its path, the cause and, for a full
-    disk, the free space left."""
-    reason = err.strerror or str(err)
-    if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        try:
-            free = f"{shutil.disk_usage(parent).free / 2 ** 20:.1f} MiB free"
-        except OSError:
-            free = "free space unknown"
-        return CheckpointError(
-            f"cannot write checkpoint {final_dir}: {reason} ({free} on the file system of {parent}). Free some "
-            f"space or use another --save_dir; the partial copy was removed and earlier checkpoints are untouched")
-    return CheckpointError(f"cannot write checkpoint {final_dir}: {reason} ({type(err).__name__}, errno "
-                           f"{err.errno}); the partial copy was removed and earlier checkpoints are untouched")
+def _write_error(final_dir: str, err: OSError) -> CheckpointError:
+    """The error for a checkpoint that could not be written: its path, the cause, the free space."""
+    advice = "free some space or use another --save_dir" if err.errno in (errno.ENOSPC, errno.EDQUOT) \
+        else "check that --save_dir is writable, or use another"
+    return CheckpointError(f"cannot write checkpoint {final_dir}: {err.strerror or err} ({free_space(final_dir)}); "
+                           f"{advice}. The partial copy was removed and earlier checkpoints are untouched")
 
 
 def _rename_optimizer_state(state: Dict[str, Any], mapping: Dict[str, str]) -> Dict[str, Any]:
