@@ -99,5 +99,5 @@ def test_missing_or_non_utf8_config_is_a_config_error(tmp_path):
     assert isinstance(e.value, FileNotFoundError)       # what PaddleSeg-era callers catch
     cfg = tmp_path / "latin1.yml"
     cfg.write_bytes("batch_size: 2\n# caf\xe9\n".encode("latin-1"))
-    with pytest.raises(ConfigError, match=r"latin1.yml is not UTF-8 text \(byte \d+, line 2\)"):
+    with pytest.raises(ConfigError, match=r"latin1.yml:2: not UTF-8 \(byte 0xe9 at column 6\); save the config as UTF-8"):
         Config(str(cfg))

@@ -105,3 +105,12 @@ def test_engine_inference_writes_the_dygraph_masks(setup, tmp_path, monkeypatch)
         ids_b = cv2.imread(b.replace("pseudo_color_prediction", "label_prediction"), cv2.IMREAD_UNCHANGED)
         moved, total = moved + int((ids_a != ids_b).sum()), total + ids_a.size
     assert moved <= 1e-3 * total     # the same model; only float summation order differs
+
+
+def test_a_latin1_image_list_is_an_error_naming_the_list_and_line(tmp_path):
+    from tools.predict import collect_images
+    from paddleseg.utils.errors import UsageError
+    listing = tmp_path / "images.txt"
+    listing.write_bytes("a.png\ncaf\xe9.png\n".encode("latin-1"))
+    with pytest.raises(UsageError, match=r"--image_path .*images.txt:2: not UTF-8 \(byte 0xe9 at column 4\)"):
+        collect_images(str(listing))

@@ -29,6 +29,7 @@ if REPO not in sys.path:
 
 from paddleseg.utils.cli import add_common_args, run_cli  # noqa: E402
 from paddleseg.utils.errors import DataError, UsageError, UserError  # noqa: E402
+from paddleseg.utils.fileio import read_utf8_text  # noqa: E402
 from paddleseg.utils.infer_cli import add_infer_args, infer_overrides  # noqa: E402
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -47,12 +48,12 @@ def collect_images(image_path: str) -> Tuple[List[str], str]:
         raise UsageError(f"--image_path {image_path} does not exist")
     if image_path.lower().endswith(".txt"):
         base = os.path.dirname(os.path.abspath(image_path))
-        paths = []
-        with open(image_path) as f:
-            for line in f:
-                if line.strip():
-                    item = line.split()[0]
-                    paths.append(item if os.path.isabs(item) else os.path.join(base, item))
+        try:
+            lines = read_utf8_text(image_path).splitlines()
+        except ValueError as e:
+            raise UsageError(f"--image_path {e}") from None
+        items = [line.split()[0] for line in lines if line.strip()]
+        paths = [item if os.path.isabs(item) else os.path.join(base, item) for item in items]
         if not paths:
             raise UsageError(f"--image_path {image_path}: the list is empty")
         return paths, os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])

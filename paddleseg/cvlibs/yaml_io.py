@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ..utils.fileio import read_utf8_text
 from .errors import ConfigError, ConfigFileNotFoundError
 
 # Only the exponent forms YAML 1.1 misses; plain ints and dotted floats keep their normal
@@ -72,23 +73,14 @@ def _one_line(err: yaml.YAMLError) -> str:
     return f"{context + ': ' if context else ''}{problem}{where}"
 
 
-def text_line_of(path: str, offset: int) -> int:
-    """The 1-based line of byte ``offset`` in the file ``path`` (for encoding errors)."""
-    with open(path, "rb") as f:
-        return f.read(offset).count(b"\n") + 1
-
-
 def load_yaml_file(path: str) -> dict:
     """Read a config file into a dict (an empty file gives ``{}``)."""
     try:
-        with open(path, "r", encoding="utf-8") as f:
-            text = f.read()
+        text = read_utf8_text(path, advice="save the config as UTF-8")
     except FileNotFoundError as e:
         raise ConfigFileNotFoundError(f"Config file {path} does not exist") from e
-    except UnicodeDecodeError as e:
-        line = text_line_of(path, e.start)
-        raise ConfigError(f"Config file {path} is not UTF-8 text (byte {e.start}, line {line}); save it as "
-                          f"UTF-8") from e
+    except ValueError as e:
+        raise ConfigError(f"Config file {e}") from None
     except OSError as e:
         raise ConfigError(f"Cannot read config file {path}: {e.strerror or e}") from e
     try:

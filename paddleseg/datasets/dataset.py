@@ -17,6 +17,7 @@ from paddleseg.transforms.compose import check_same_size
 from paddleseg.transforms import functional as F
 from paddleseg.transforms.io import check_label_extensions, display_path, read_image, read_label
 from paddleseg.utils.errors import DataError
+from paddleseg.utils.fileio import read_utf8_text
 
 MODES = ("train", "val", "test")
 MAX_SHOWN = 5
@@ -100,26 +101,22 @@ class Dataset(paddle.io.Dataset):
     def _read_file_list(self, list_path: str, separator: str) -> List[List[Optional[str]]]:
         """Parse ``image<sep>label`` lines (UTF-8); errors name the list file and the line."""
         files: List[List[Optional[str]]] = []
-        with open(list_path, "rb") as f:
-            for lineno, raw in enumerate(f, 1):
-                try:
-                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").strip()
-                except UnicodeDecodeError as e:
-                    raise ValueError(
-                        f"{display_path(list_path)}:{lineno}: not UTF-8 (byte 0x{raw[e.start]:02x} at column "
-                        f"{e.start + 1}); file lists must be UTF-8 text: convert it (e.g. `iconv -f latin1 -t "
-                        f"utf-8`) and give the files it names UTF-8 names too (e.g. with `convmv`)") from None
-                if not line:
-                    continue
-                items = line.split(separator)
-                if len(items) == 1 and self.mode == "test":
-                    files.append([os.path.join(self.dataset_root, items[0]), None])
-                elif len(items) == 2:
-                    files.append([os.path.join(self.dataset_root, items[0]),
-                                  os.path.join(self.dataset_root, items[1])])
-                else:
-                    raise ValueError(f"{list_path}:{lineno}: expected 'image_path{separator}label_path'"
-                                     f" (separator {separator!r}), got {line!r}")
+        text = read_utf8_text(list_path, advice="file lists must be UTF-8 text: convert it (e.g. `iconv -f latin1 "
+                                                "-t utf-8`) and give the files it names UTF-8 names too (e.g. with "
+                                                "`convmv`)")
+        for lineno, line in enumerate(text.splitlines(), 1):
+            line = line.strip()
+            if not line:
+                continue
+            items = line.split(separator)
+            if len(items) == 1 and self.mode == "test":
+                files.append([os.path.join(self.dataset_root, items[0]), None])
+            elif len(items) == 2:
+                files.append([os.path.join(self.dataset_root, items[0]),
+                              os.path.join(self.dataset_root, items[1])])
+            else:
+                raise ValueError(f"{list_path}:{lineno}: expected 'image_path{separator}label_path'"
+                                 f" (separator {separator!r}), got {line!r}")
         if not files:
             raise ValueError(f"File list {list_path} is empty")
         return files

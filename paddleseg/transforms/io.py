@@ -17,6 +17,8 @@ from typing import Iterable, Optional
 import cv2
 import numpy as np
 
+from paddleseg.utils.fileio import display_path
+
 LABEL_EXTENSIONS = (".png", ".bmp", ".tif", ".tiff")
 LOSSLESS_LABEL_FORMATS = ("PNG", "BMP", "TIFF")
 _MAX_SHOWN = 5
@@ -32,11 +34,6 @@ _SIGNATURES = (   # (format, offset, magic bytes)
     ("JPEG 2000", 0, b"\x00\x00\x00\x0cjP  "),
     ("JPEG 2000", 0, b"\xff\x4f\xff\x51"),
 )
-
-
-def display_path(path: str) -> str:
-    """``path`` as printable text: bytes of the name that are not UTF-8 appear as ``\\xNN``."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def sniff_format(head: bytes) -> Optional[str]:

@@ -1,4 +1,5 @@
-"""Writing result files so that a failure is loud and never leaves a half-written file.
+"""File I/O with errors a user can act on: result files written so that a failure is loud and never
+leaves a half-written file, and text inputs (lists, configs) that must be UTF-8.
 
 Every file goes to a temporary name in its folder and is renamed into place once complete, so a
 file under its final name is always whole. A write that fails (a full disk, a read-only folder,
@@ -17,6 +18,28 @@ import cv2
 import numpy as np
 
 from .errors import UserError
+
+
+def display_path(path: str) -> str:
+    """``path`` as printable text: bytes of the name that are not UTF-8 appear as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def read_utf8_text(path: str, advice: str = "convert it, e.g. `iconv -f latin1 -t utf-8`") -> str:
+    """The text of ``path`` decoded as UTF-8 (a leading BOM is dropped).
+
+    Raises:
+        ValueError: ``PATH:LINE: not UTF-8 (byte 0xNN at column C)`` and ``advice``, when it is not.
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - data.rfind(b"\n", 0, e.start)
+        raise ValueError(f"{display_path(path)}:{line}: not UTF-8 (byte 0x{data[e.start]:02x} at column {column}); "
+                         f"{advice}") from None
 
 
 def _human(num_bytes: float) -> str:
