@@ -101,3 +101,25 @@ def test_missing_or_non_utf8_config_is_a_config_error(tmp_path):
     cfg.write_bytes("batch_size: 2\n# caf\xe9\n".encode("latin-1"))
     with pytest.raises(ConfigError, match=r"latin1.yml:2: not UTF-8 \(byte 0xe9 at column 6\); save the config as UTF-8"):
         Config(str(cfg))
+
+
+def test_a_runtime_failure_inside_a_constructor_keeps_its_exit_status():
+    from paddleseg.cvlibs import ComponentBuildError
+    from paddleseg.cvlibs.builder import SegBuilder
+    from paddleseg.utils.errors import CheckpointError
+
+    class Builder(SegBuilder):
+        def __init__(self):
+            pass
+
+        def load_component_class(self, type_name, key_path):
+            def failing(**kwargs):
+                raise CheckpointError("download of https://x/y.pdparams failed")
+            return failing
+
+        def source_of(self, key_path):
+            return "cfg.yml"
+
+    with pytest.raises(ComponentBuildError) as e:
+        Builder().build_component({"type": "Failing"}, "model")
+    assert e.value.exit_code == 1 and "https://x/y.pdparams" in str(e.value)

@@ -121,8 +121,12 @@ class SegBuilder:
         try:
             return component(**params)
         except (ValueError, TypeError, OSError, AssertionError, UserError) as e:
-            # The constructor rejected what the config gave it: a config error, reported in one line.
-            raise ComponentBuildError(f"Building {where} failed with {type(e).__name__}: {e}") from e
+            # The constructor rejected what the config gave it: a config error, reported in one line
+            # (a runtime failure inside it, e.g. a download, keeps its own exit status).
+            err = ComponentBuildError(f"Building {where} failed with {type(e).__name__}: {e}")
+            if isinstance(e, UserError):
+                err.exit_code = e.exit_code
+            raise err from e
         except Exception as e:
             # Anything else is a bug in the component: keep its traceback, add where it was built.
             if hasattr(e, "add_note"):
