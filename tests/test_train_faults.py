@@ -267,6 +267,27 @@ def test_sigterm_to_train_py_checkpoints_prints_the_resume_command_and_exits_143
     assert not [n for n in os.listdir(save_dir) if n.startswith(".")]   # lock released, no temp dir
 
 
+@pytest.mark.timeout(240)
+def test_sigterm_to_the_process_group_with_loader_workers_still_checkpoints(tiny_data, tmp_path):
+    # Schedulers signal every process of the job: the loader's workers end too, and Paddle's SIGCHLD
+    # handler used to abort the step in flight ("DataLoader process ... is killed by signal").
+    save_dir = tmp_path / "run"
+    cmd = _train_cmd(tiny_data, save_dir, "--num_workers", "2")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PADDLE_", "FLAGS_"))}
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    log, deadline = save_dir / "train_log.jsonl", time.time() + 120
+    while not (log.exists() and len(log.read_text().splitlines()) >= 2):
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()[1][-3000:]
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-3000:]
+    assert "Traceback" not in err and "killed by signal" not in err, err[-3000:]
+    it = int(err.strip().splitlines()[-1].split("at iteration ")[1].split("/")[0])
+    assert ckpt.read_checkpoint(str(save_dir / f"iter_{it}")).meta["iter"] == it
+
+
 SLOW_SAVE = """
 import os, sys, time
 sys.path.insert(0, {repo!r})

@@ -184,14 +184,17 @@ class CheckedLoader:
 
     def __iter__(self) -> Iterator[Any]:
         batches = iter(self.loader)
-        for batch in batches:
-            if _is_failure(batch):
-                # Stop the workers now: the caller may catch the error and go on in this process.
-                shutdown = getattr(batches, "_try_shutdown_all", None)   # Paddle's own clean-up
-                if shutdown is not None:
-                    shutdown()
+        try:
+            for batch in batches:
                 raise_if_failed(batch)
-            yield batch
+                yield batch
+        finally:
+            # Stop the workers when iteration ends for any reason (a relayed failure, the caller's
+            # close(), an interruption): the caller may go on in this process, and workers left to
+            # interpreter exit are terminated by multiprocessing, which a signal handler can delay.
+            shutdown = getattr(batches, "_try_shutdown_all", None)   # Paddle's own clean-up
+            if shutdown is not None:
+                shutdown()
 
 
 def build_train_loader(dataset: paddle.io.Dataset, batch_size: int, seed: int, start_iter: int = 0,

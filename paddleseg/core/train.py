@@ -101,6 +101,11 @@ class StopOnSignal:
                 self._on_exit_now()
             os._exit(128 + signum)
         self.signum = signum
+        # A scheduler signals the whole process group, so the data-loading workers end too; Paddle's
+        # SIGCHLD handler would raise about that in the middle of the step we are finishing.
+        if hasattr(signal, "SIGCHLD") and signal.SIGCHLD not in self._saved:
+            self._saved[signal.SIGCHLD] = (signal.getsignal(signal.SIGCHLD), None)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # os.write, not logging: a handler may run while the main thread holds the logging lock.
         os.write(2, f"\n{name} received: stopping after the current step with a checkpoint "
                     f"(send it again to exit at once)\n".encode())
@@ -300,6 +305,13 @@ class Trainer:
                     f"{self._last_good()}")
         return int(signum)
 
+    def _stop(self, signum: int) -> TrainingInterrupted:
+        """Checkpoint the last finished step (rank 0) and return the error that ends the run."""
+        self._save()
+        if self.world_size > 1:
+            dist.barrier()    # no rank exits (and gets the job killed) before rank 0 has saved
+        return self._interrupted(signum)
+
     def _interrupted(self, signum: int) -> TrainingInterrupted:
         path = os.path.join(self.save_dir, f"iter_{self.iter}")
         how = self.resume_command or f"resume_model='auto' (or the directory {path})"
@@ -433,19 +445,32 @@ class Trainer:
             from visualdl import LogWriter
             self._vdl = LogWriter(os.path.join(self.save_dir, "vdl"))
         self._net.train()
-        batch_time, reader_time = TimeAverager(), TimeAverager()
-        recent = deque(maxlen=50)
-        loss_sums, count = None, 0
-        samples_per_step = self.batch_size * self.accumulate_steps
         logger.info(f"Start training: iters {self.iter + 1}..{self.iters}, batch_size {self.batch_size}"
                     + (f" x {self.accumulate_steps} accumulated" if self.accumulate_steps > 1 else "")
                     + (f" x {self.world_size} ranks" if self.world_size > 1 else "")
                     + f", {len(self.train_dataset)} train samples, data seed {self.seed}")
         batches = self._batches()
+        try:
+            return self._loop(batches, stop)
+        finally:
+            batches.close()     # stops the loader's workers now, not at interpreter exit
+
+    def _loop(self, batches: Iterator[Dict[str, Any]], stop: StopOnSignal) -> Dict[str, Any]:
+        batch_time, reader_time = TimeAverager(), TimeAverager()
+        recent = deque(maxlen=50)
+        loss_sums, count = None, 0
+        samples_per_step = self.batch_size * self.accumulate_steps
         watch = Stopwatch()
         while self.iter < self.iters:
             self.epoch = self._sampler.epoch_of(self.iter * self.accumulate_steps)
-            values = self._train_step(_timed(batches, reader_time))
+            try:
+                values = self._train_step(_timed(batches, reader_time))
+            except Exception:
+                if not stop.signum:
+                    raise
+                # The signal also ended the loader's workers while this step waited for its batch:
+                # the model is as the last finished step left it, so checkpoint that one.
+                raise self._stop(stop.signum) from None
             self.iter += 1
             stop_signum = self._check_step(stop)
             batch_cost = watch.lap()   # PaddleSeg's batch_cost includes reading
@@ -459,10 +484,7 @@ class Trainer:
                 batch_time.reset()
                 reader_time.reset()
             if stop_signum:           # no evaluation: a preempted job has seconds, not minutes
-                self._save()
-                if self.world_size > 1:
-                    dist.barrier()    # no rank exits (and gets the job killed) before rank 0 has saved
-                raise self._interrupted(stop_signum)
+                raise self._stop(stop_signum)
             if self.iter % self.save_interval == 0 or self.iter == self.iters:
                 self._evaluate()
                 self._save()
