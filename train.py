@@ -36,7 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--accumulate_steps", type=int, default=1,
                    help="micro-batches per optimizer step (emulates a larger batch on fewer cards)")
     p.add_argument("--check_labels", type=int, default=100, metavar="N",
-                   help="scan N training labels (spread over the list) for out-of-range values before training (0: off, -1: all)")
+                   help="before training, decode N training image/label pairs spread over the list: label values in "
+                        "range, label and image of the same size, no truncated file (default 100; 0: off, -1: all)")
     return p.parse_args(argv)
 
 

@@ -111,9 +111,10 @@ class Proc:
                     return any(rx.search(line) for line in self.out + self.err)
                 self._cond.wait(0.1)
 
-    def send(self, sig: int) -> None:
+    def send(self, sig: int, group: bool = False) -> None:
+        """Signal the process, or its whole process group (what a scheduler does) with ``group``."""
         if self.popen.poll() is None:
-            os.kill(self.pid, sig)
+            (os.killpg if group else os.kill)(self.pid, sig)
 
     def kill_group(self) -> None:
         try:
@@ -545,14 +546,14 @@ def disk_full(match: str, argv: List[str]) -> Run:
 
 # --------------------------------------------------------------------------- signal actions
 
-def signal_after_first_step(*signals: int, gap: float = 0.0) -> Callable[[Ctx, Proc], None]:
+def signal_after_first_step(*signals: int, gap: float = 0.0, group: bool = False) -> Callable[[Ctx, Proc], None]:
     def act(ctx: Ctx, proc: Proc) -> None:
         if not proc.wait_line(TRAIN_LINE, 120):
             return
         for i, sig in enumerate(signals):
             if i:
                 time.sleep(gap)
-            proc.send(sig)
+            proc.send(sig, group=group)
     return act
 
 
@@ -928,6 +929,17 @@ case("sigterm_checkpoints_and_exits_143", "signal", 7,
             post=(has_checkpoint(), no_temp_dirs(), all_finite())),
      "SIGTERM after the first step: checkpoint of that iteration, the resume command, exit 143.")(
     lambda ctx: _interrupted(ctx, signal.SIGTERM))
+def _group_sigterm_with_workers(ctx: Ctx) -> Run:
+    run = Run(train_argv(ctx.path("run"), ctx.shared.data()["root"], *LONG_RUN, "--num_workers", "2"))
+    run.during = signal_after_first_step(signal.SIGTERM, group=True)
+    return run
+
+
+case("sigterm_process_group_workers2", "signal", 7,
+     Expect(exit=(143,), mentions=("--resume_model",), forbids=SIGNAL_FORBIDS + ("killed by signal",), timeout=150,
+            post=(has_checkpoint(), no_temp_dirs(), all_finite())),
+     "SIGTERM to the whole process group (as a scheduler sends it) with 2 loader workers: checkpoint, "
+     "the resume command, exit 143.")(_group_sigterm_with_workers)
 case("sigint_checkpoints_and_exits_130", "signal", 7,
      Expect(exit=(130,), mentions=("--resume_model",), forbids=SIGNAL_FORBIDS, timeout=150,
             post=(has_checkpoint(), no_temp_dirs())),
