@@ -30,7 +30,8 @@ import paddle
 from . import logger
 from .errors import CheckpointError, UserError
 from .fileio import free_space
-from .pretrained import UNREADABLE_ERRORS, apply_trained_state, read_state_dict
+from .run_lock import process_alive
+from .pretrained import UNREADABLE_ERRORS, apply_trained_state, first_names, read_state_dict
 
 _ITER_DIR = re.compile(r"^iter_(\d+)$")
 META = "meta.json"
@@ -46,8 +47,7 @@ class NonFiniteError(UserError, FloatingPointError):
 
 
 def _names(names: List[str]) -> str:
-    extra = len(names) - MAX_NAMES
-    return ", ".join(names[:MAX_NAMES]) + (f", ... (+{extra} more)" if extra > 0 else "")
+    return first_names(names, MAX_NAMES)
 
 
 def _float_tensors(state: Mapping[str, Any]) -> List[Tuple[str, paddle.Tensor]]:
@@ -222,18 +222,6 @@ def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[p
 _TEMPORARY = re.compile(r"^\.(.+)\.(tmp|old)-(\d+)$")
 
 
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:       # someone else's live process
-        return True
-    return True
-
-
 def recover_interrupted_writes(save_dir: str) -> List[str]:
     """Tidy what a process killed inside :func:`_write_dir_atomically` left in ``save_dir``.
 
@@ -248,7 +236,7 @@ def recover_interrupted_writes(save_dir: str) -> List[str]:
     leftovers: Dict[str, Dict[str, str]] = {}
     for entry in sorted(os.listdir(save_dir)):
         m = _TEMPORARY.match(entry)
-        if m and os.path.isdir(os.path.join(save_dir, entry)) and not _process_alive(int(m.group(3))):
+        if m and os.path.isdir(os.path.join(save_dir, entry)) and not process_alive(int(m.group(3))):
             leftovers.setdefault(m.group(1), {})[m.group(2)] = os.path.join(save_dir, entry)
     for name, found in leftovers.items():
         final = os.path.join(save_dir, name)

@@ -45,6 +45,12 @@ ARCHITECTURE_SIGNATURES: Dict[str, Tuple[str, ...]] = {
 }
 
 
+def first_names(items: List[str], limit: int) -> str:
+    """``a, b, c, ... (+N more)``: the first ``limit`` of ``items`` and how many were left out."""
+    extra = len(items) - limit
+    return ", ".join(items[:limit]) + (f", ... (+{extra} more)" if extra > 0 else "")
+
+
 @dataclass
 class LoadReport:
     """What happened when a state dict was matched against a model."""
@@ -55,22 +61,18 @@ class LoadReport:
     mismatched: List[Tuple[str, List[int], List[int]]] = field(default_factory=list)
     total: int = 0
 
-    @staticmethod
-    def _names(items: List[str], limit: int = MAX_LISTED) -> str:
-        extra = len(items) - limit
-        return ", ".join(items[:limit]) + (f", ... (+{extra} more)" if extra > 0 else "")
-
     def summary(self, model_name: str, source: str) -> str:
         """A short multi-line block: one line for the count, one per kind of problem."""
         lines = [f"Loaded {len(self.loaded)}/{self.total} tensors into {model_name} from {source}"]
         if self.missing:
             lines.append(f"  missing in checkpoint ({len(self.missing)}, left as initialised): "
-                         f"{self._names(self.missing)}")
+                         f"{first_names(self.missing, MAX_LISTED)}")
         if self.unexpected:
-            lines.append(f"  unused from checkpoint ({len(self.unexpected)}): {self._names(self.unexpected)}")
+            lines.append(f"  unused from checkpoint ({len(self.unexpected)}): "
+                         f"{first_names(self.unexpected, MAX_LISTED)}")
         if self.mismatched:
             shown = [f"{k} (checkpoint {a} vs model {b})" for k, a, b in self.mismatched]
-            lines.append(f"  shape mismatch, skipped ({len(self.mismatched)}): {self._names(shown)}")
+            lines.append(f"  shape mismatch, skipped ({len(self.mismatched)}): {first_names(shown, MAX_LISTED)}")
         return "\n".join(lines)
 
     def counts(self) -> str:
@@ -78,12 +80,12 @@ class LoadReport:
         limit = MAX_LISTED_STRICT
         parts = [f"{len(self.loaded)}/{self.total} tensors of the model match"]
         if self.missing:
-            parts.append(f"{len(self.missing)} missing in the checkpoint ({self._names(self.missing, limit)})")
+            parts.append(f"{len(self.missing)} missing in the checkpoint ({first_names(self.missing, limit)})")
         if self.unexpected:
-            parts.append(f"{len(self.unexpected)} unexpected ({self._names(self.unexpected, limit)})")
+            parts.append(f"{len(self.unexpected)} unexpected ({first_names(self.unexpected, limit)})")
         if self.mismatched:
             shown = [f"{k} checkpoint {a} vs model {b}" for k, a, b in self.mismatched]
-            parts.append(f"{len(self.mismatched)} with another shape ({self._names(shown, limit)})")
+            parts.append(f"{len(self.mismatched)} with another shape ({first_names(shown, limit)})")
         return ", ".join(parts)
 
     @property

@@ -33,7 +33,8 @@ class SaveDirInUseError(UserError):
     """Another live run holds the save_dir."""
 
 
-def _pid_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this PID runs on this host (ours or another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -99,7 +100,7 @@ class SaveDirLock:
             raise self._refuse(self._read_holder())
         previous = self._read_holder()
         if previous and not (previous.get("pid") == os.getpid() and previous.get("host") == socket.gethostname()):
-            if fcntl is None and previous.get("host") == socket.gethostname() and _pid_alive(int(previous["pid"])):
+            if fcntl is None and previous.get("host") == socket.gethostname() and process_alive(int(previous["pid"])):
                 os.close(fd)
                 raise self._refuse(previous)
             logger.warning(f"Taking over the lock on {self.save_dir} left by {_describe(previous)}: that run is gone")
