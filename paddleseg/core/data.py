@@ -184,16 +184,20 @@ class CheckedLoader:
 
     def __iter__(self) -> Iterator[Any]:
         batches = iter(self.loader)
+        failed = False
         try:
             for batch in batches:
+                failed = _is_failure(batch)
                 raise_if_failed(batch)
                 yield batch
         finally:
-            # Stop the workers when iteration ends for any reason (a relayed failure, the caller's
-            # close(), an interruption): the caller may go on in this process, and workers left to
-            # interpreter exit are terminated by multiprocessing, which a signal handler can delay.
+            # Stop the loader when iteration ends on a relayed failure (the caller may go on in this
+            # process), and its workers whenever it ends (the caller's close(), an interruption):
+            # workers left to interpreter exit are terminated by multiprocessing, which a signal
+            # handler can delay. (Without workers, a normal end needs nothing: joining the prefetch
+            # thread would only cost a second.)
             shutdown = getattr(batches, "_try_shutdown_all", None)   # Paddle's own clean-up
-            if shutdown is not None:
+            if shutdown is not None and (failed or self.loader.num_workers > 0):
                 shutdown()
 
 
