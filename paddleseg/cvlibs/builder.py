@@ -20,7 +20,8 @@ from .config import Config
 from .errors import ComponentBuildError, ConfigError, did_you_mean, join_key, short_repr
 from .lr_scheduler import build_lr_scheduler
 from .validate import (UNSUPPORTED_TYPES, check_arguments, check_datasets_agree,
-                       check_loss_section, dataset_value, sync_argument)
+                       check_loss_section, dataset_value, is_component_cfg,
+                       sync_argument)
 
 # Old optimizer spellings PaddleSeg 2.8 still accepts.
 _OPTIMIZER_ALIASES = {"sgd": "SGD", "adam": "Adam"}
@@ -40,11 +41,6 @@ def describe(cfg: Any, limit: int = 60) -> str:
     if isinstance(cfg, list):
         return "[" + ", ".join(describe(v, limit) for v in cfg) + "]"
     return short_repr(cfg, limit)
-
-
-def is_component_cfg(obj: Any) -> bool:
-    """A dict with a ``type`` key describes a component to build."""
-    return isinstance(obj, dict) and "type" in obj
 
 
 class SegBuilder:

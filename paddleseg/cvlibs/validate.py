@@ -228,14 +228,18 @@ def check_datasets_agree(values: Dict[str, Any], arg: str) -> None:
 
 
 # --------------------------------------------------------------------------- loss section
+def is_component_cfg(obj: Any) -> bool:
+    """A dict with a ``type`` key describes a component to build."""
+    return isinstance(obj, dict) and "type" in obj
+
+
 def check_loss_section(loss_cfg: dict, key: str, src: str) -> Tuple[list, list, list]:
     """``(types, coef, key paths)`` of a ``loss`` section, one type per coef.
 
     PaddleSeg's shorthand, one loss type for several weighted outputs, is expanded to copies.
     """
     types, coef = loss_cfg.get("types"), loss_cfg.get("coef")
-    if not isinstance(types, list) or not types or not all(
-            isinstance(t, dict) and "type" in t for t in types):
+    if not isinstance(types, list) or not types or not all(map(is_component_cfg, types)):
         raise ConfigError(f"`{key}.types` in {src} must be a non-empty list of "
                           f"{{type: ...}} loss configs, got {types!r}")
     if not isinstance(coef, list) or not all(
