@@ -199,8 +199,8 @@ def test_learning_rate_flag_needs_an_lr_scheduler(tmp_path):
 
 
 def test_opts_can_create_a_missing_known_section_only():
-    cfg = Config(ENCNET, opts=["export.transforms=[]"])
-    assert cfg.export_config == {"transforms": []}
+    cfg = Config(ENCNET, opts=["test_config.scales=[1.0]"])
+    assert cfg.test_config == {"scales": [1.0]}
     with pytest.raises(ConfigError, match="no key 'extra'"):
         Config(ENCNET, opts=["extra.x=1"])
 

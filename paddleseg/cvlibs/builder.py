@@ -16,13 +16,12 @@ import paddle
 from ..utils import logger
 from ..utils.errors import UserError
 from . import manager
-from .arg_check import check_arguments
 from .config import Config
-from .dataset_sync import check_datasets_agree, dataset_value, sync_argument
-from .errors import ComponentBuildError, ConfigError
+from .errors import ComponentBuildError, ConfigError, did_you_mean, join_key, short_repr
 from .lr_scheduler import build_lr_scheduler
-from .suggest import close_matches
-from .summary import describe
+from .validate import (UNSUPPORTED_TYPES, check_arguments, check_datasets_agree,
+                       check_loss_section, dataset_value, is_component_cfg,
+                       sync_argument)
 
 # Old optimizer spellings PaddleSeg 2.8 still accepts.
 _OPTIMIZER_ALIASES = {"sgd": "SGD", "adam": "Adam"}
@@ -34,9 +33,14 @@ def _multi_output_loss_class() -> Callable:
     return MultiOutputLoss
 
 
-def is_component_cfg(obj: Any) -> bool:
-    """A dict with a ``type`` key describes a component to build."""
-    return isinstance(obj, dict) and "type" in obj
+def describe(cfg: Any, limit: int = 60) -> str:
+    """``ENCNet(backbone=ResNet18_vd(output_stride=8), num_codes=32)``-style summary for the log."""
+    if is_component_cfg(cfg):
+        args = ", ".join(f"{k}={describe(v, limit)}" for k, v in cfg.items() if k != "type")
+        return f"{cfg['type']}({args})"
+    if isinstance(cfg, list):
+        return "[" + ", ".join(describe(v, limit) for v in cfg) + "]"
+    return short_repr(cfg, limit)
 
 
 class SegBuilder:
@@ -60,13 +64,16 @@ class SegBuilder:
 
     def load_component_class(self, type_name: Any, key_path: str = "") -> Callable:
         """The registered class/function called ``type_name``."""
-        where = f"{key_path}.type" if key_path else "type"
+        where = join_key(key_path, "type")
         if not isinstance(type_name, str):
             raise ConfigError(f"`{where}` in {self.source_of(where)} must be a component name, "
                               f"got {type_name!r}")
         for registry in self.comp_list:
             if type_name in registry:
                 return registry[type_name]
+        if type_name in UNSUPPORTED_TYPES:
+            raise ConfigError(f"`{where}` in {self.source_of(where)} is {type_name}, which this "
+                              f"framework does not have: {UNSUPPORTED_TYPES[type_name]}")
         raise ConfigError(f"Unknown type at `{where}` in {self.source_of(where)}: "
                           f"{self._unknown_message(type_name, key_path)}")
 
@@ -75,9 +82,7 @@ class SegBuilder:
         if expected is not None:
             return expected.unknown_message(type_name)
         names = [n for r in self.comp_list for n in r.components_dict]
-        close = close_matches(type_name, names)
-        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-        return f"'{type_name}' is not a registered component{hint}"
+        return f"'{type_name}' is not a registered component{did_you_mean(type_name, names, True)}"
 
     def _expected_registry(self, key_path: str) -> Optional[manager.ComponentManager]:
         """The registry a component at ``key_path`` most likely belongs to."""
@@ -92,7 +97,7 @@ class SegBuilder:
             guess = manager.MODELS
         elif parts == ["optimizer"]:
             guess = manager.OPTIMIZERS
-        elif parts[0] in ("loss", "distill_loss"):
+        elif parts[0] == "loss":
             guess = manager.LOSSES
         elif len(parts) == 1 and parts[0].endswith("dataset"):
             guess = manager.DATASETS
@@ -113,7 +118,7 @@ class SegBuilder:
         cfg = copy.deepcopy(cfg)
         type_name = cfg.pop("type")
         component = self.load_component_class(type_name, key_path)
-        params = {name: self._build_value(value, _join(key_path, name))
+        params = {name: self._build_value(value, join_key(key_path, name))
                   for name, value in cfg.items()}
         params = check_arguments(component, type_name, params, key_path, self.source_of,
                                  self._missing_hints(key_path))
@@ -137,7 +142,7 @@ class SegBuilder:
         if is_component_cfg(value):
             return self.build_component(value, key_path)
         if isinstance(value, list):
-            return [self.build_component(v, f"{key_path}.{i}") if is_component_cfg(v) else v
+            return [self.build_component(v, join_key(key_path, i)) if is_component_cfg(v) else v
                     for i, v in enumerate(value)]
         return value
 
@@ -202,33 +207,9 @@ class SegBuilder:
         """``MultiOutputLoss(types=[...], coef=[...])`` from the ``loss`` section."""
         return self._build_loss("loss")
 
-    @cached_property
-    def distill_loss(self) -> paddle.nn.Layer:
-        """The ``distill_loss`` section, built like :attr:`loss`."""
-        return self._build_loss("distill_loss")
-
     def _build_loss(self, key: str) -> paddle.nn.Layer:
         loss_cfg = self._require(key, f"{key}: {{types: [{{type: CrossEntropyLoss}}], coef: [1]}}")
-        src = self.source_of(key)
-        types, coef = loss_cfg.get("types"), loss_cfg.get("coef")
-        if not isinstance(types, list) or not types or not all(map(is_component_cfg, types)):
-            raise ConfigError(f"`{key}.types` in {src} must be a non-empty list of "
-                              f"{{type: ...}} loss configs, got {types!r}")
-        if not isinstance(coef, list) or not all(
-                isinstance(c, (int, float)) and not isinstance(c, bool) for c in coef):
-            raise ConfigError(f"`{key}.coef` in {src} must be a list of numbers, got {coef!r}")
-        unknown = set(loss_cfg) - {"types", "coef"}
-        if unknown:
-            raise ConfigError(f"`{key}` in {src} has unknown keys {sorted(unknown)}; "
-                              "it takes `types` and `coef`")
-        # PaddleSeg's shorthand: one loss type applies to every weighted output.
-        paths = [f"{key}.types.{i}" for i in range(len(types))]
-        if len(types) == 1 and len(coef) > 1:
-            types = [copy.deepcopy(types[0]) for _ in coef]
-            paths = paths * len(coef)
-        elif len(types) != len(coef):
-            raise ConfigError(f"`{key}` in {src} has {len(types)} types but {len(coef)} coef "
-                              "values; give one coef per type (or a single type for all)")
+        types, coef, paths = check_loss_section(loss_cfg, key, self.source_of(key))
         ignore = self._dataset_values("IGNORE_INDEX")
         losses = []
         for loss_cfg_i, path in zip(types, paths):
@@ -240,15 +221,8 @@ class SegBuilder:
         return wrapper(types=losses, coef=[float(c) for c in coef])
 
     def _sync_ignore_index(self, loss_cfg: dict, path: str, ignore: tuple) -> None:
-        # MixedLoss holds its own list of losses: each one needs the ignore index.
-        inner = loss_cfg.get("losses")
-        targets = [(c, f"{path}.losses.{i}") for i, c in enumerate(inner)] \
-            if isinstance(inner, list) else [(loss_cfg, path)]
-        for cfg, cfg_path in targets:
-            if is_component_cfg(cfg):
-                cls = self.load_component_class(cfg["type"], cfg_path)
-                sync_argument(cfg, cfg_path, cls, "ignore_index", ignore[0], ignore[1],
-                              self.source_of)
+        cls = self.load_component_class(loss_cfg["type"], path)
+        sync_argument(loss_cfg, path, cls, "ignore_index", ignore[0], ignore[1], self.source_of)
 
     # -------------------------------------------------------------- optimization
     @cached_property
@@ -283,25 +257,23 @@ class SegBuilder:
     @cached_property
     def train_dataset(self) -> paddle.io.Dataset:
         """The training dataset; an empty one is an error."""
-        cfg = self._require("train_dataset", "train_dataset: {type: Cityscapes, "
-                                             "dataset_root: data/cityscapes, mode: train}")
-        dataset = self.build_component(cfg, "train_dataset")
-        logger.info(f"Built train_dataset: {describe(cfg)} ({len(dataset)} samples)")
-        if len(dataset) == 0:
-            raise ConfigError(f"train_dataset {cfg['type']} ({self.source_of('train_dataset')}) "
-                              "has no samples; check its dataset_root / file lists")
-        return dataset
+        return self._build_dataset("train_dataset", "train")
 
     @cached_property
     def val_dataset(self) -> paddle.io.Dataset:
         """The validation dataset (an empty one only warns)."""
-        cfg = self._require("val_dataset", "val_dataset: {type: Cityscapes, "
-                                           "dataset_root: data/cityscapes, mode: val}")
-        dataset = self.build_component(cfg, "val_dataset")
-        logger.info(f"Built val_dataset: {describe(cfg)} ({len(dataset)} samples)")
+        return self._build_dataset("val_dataset", "val")
+
+    def _build_dataset(self, key: str, mode: str) -> paddle.io.Dataset:
+        cfg = self._require(key, f"{key}: {{type: Cityscapes, dataset_root: data/cityscapes, "
+                                 f"mode: {mode}}}")
+        dataset = self.build_component(cfg, key)
+        logger.info(f"Built {key}: {describe(cfg)} ({len(dataset)} samples)")
         if len(dataset) == 0:
-            logger.warning(f"val_dataset {cfg['type']} ({self.source_of('val_dataset')}) has "
-                           "no samples")
+            empty = f"{key} {cfg['type']} ({self.source_of(key)}) has no samples"
+            if key == "train_dataset":
+                raise ConfigError(f"{empty}; check its dataset_root / file lists")
+            logger.warning(empty)
         return dataset
 
     @cached_property
@@ -327,6 +299,3 @@ class SegBuilder:
         return [self.build_component(t, f"val_dataset.transforms.{i}")
                 for i, t in enumerate(items)]
 
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name

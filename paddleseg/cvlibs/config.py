@@ -5,11 +5,10 @@ import copy
 import os
 from typing import Dict, List, Optional
 
-from .errors import ConfigError, ConfigFileNotFoundError
-from .inheritance import load_config_tree
-from .legacy import convert_legacy_learning_rate
-from .overrides import CLI_LABEL, apply_opts, set_by_path
-from .top_level import SECTIONS, check_top_level
+from .errors import ConfigError, ConfigFileNotFoundError, join_key
+from .loader import (CLI_LABEL, apply_opts, convert_legacy_learning_rate, load_config_tree,
+                     set_by_path)
+from .validate import SECTIONS, check_top_level, check_unsupported
 from .yaml_io import dump_yaml
 
 
@@ -42,6 +41,7 @@ class Config:
         self._apply_flags(learning_rate, batch_size, iters)
         if opts:
             apply_opts(self.dic, self._sources, opts, new_sections=SECTIONS)
+        check_unsupported(self.dic, self.source_of)
         check_top_level(self.dic, self._sources, path)
 
     def _apply_flags(self, learning_rate: Optional[float], batch_size: Optional[int],
@@ -107,11 +107,6 @@ class Config:
         return self.section("loss")
 
     @property
-    def distill_loss_cfg(self) -> dict:
-        """A copy of the ``distill_loss`` section ({} when absent)."""
-        return self.section("distill_loss")
-
-    @property
     def optimizer_cfg(self) -> dict:
         """A copy of the ``optimizer`` section ({} when absent)."""
         return self.section("optimizer")
@@ -138,7 +133,8 @@ class Config:
 
     @property
     def export_config(self) -> dict:
-        """A copy of the ``export`` section ({} when absent)."""
+        """A copy of the ``export`` section: always {}, a non-empty one is refused at load
+        (PaddleSeg API; this framework's export.py takes ``val_dataset.transforms``)."""
         return self.section("export")
 
     def leaf_items(self) -> List[tuple]:
@@ -153,7 +149,7 @@ class Config:
                 return
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for k, v in items:
-                walk(v, f"{prefix}.{k}" if prefix else str(k))
+                walk(v, join_key(prefix, k))
 
         walk(self.dic, "")
         return rows

@@ -10,9 +10,8 @@ from typing import Callable, Optional
 
 import paddle
 
-from .arg_check import check_arguments
-from .errors import ComponentBuildError, ConfigError
-from .suggest import did_you_mean
+from .errors import ComponentBuildError, ConfigError, did_you_mean
+from .validate import check_arguments
 
 KEY = "lr_scheduler"
 

@@ -6,8 +6,9 @@ YAML ``type:`` up here; an unknown name raises ``KeyError`` listing the closest 
 """
 from __future__ import annotations
 
-import difflib
 from typing import Callable, Dict, List, Sequence, TypeVar, Union
+
+from .errors import close_matches, did_you_mean
 
 T = TypeVar("T")
 
@@ -47,18 +48,13 @@ class ComponentManager:
 
     def close_matches(self, item: str, n: int = 3) -> List[str]:
         """Registered names that look like ``item`` (case-insensitive), best first."""
-        lowered = {k.lower(): k for k in self._components_dict}
-        hits = difflib.get_close_matches(str(item).lower(), list(lowered), n=n, cutoff=0.5)
-        return [lowered[h] for h in hits]
+        return close_matches(item, self._components_dict, n=n)
 
     def unknown_message(self, item: str) -> str:
-        msg = f"'{item}' is not a registered {self._name or 'component'}"
-        close = self.close_matches(item)
-        if close:
-            msg += f"; did you mean {' or '.join(repr(c) for c in close)}?"
-        else:
-            msg += f"; registered: {sorted(self._components_dict)}"
-        return msg
+        """``'X' is not a registered models; did you mean ...?`` (or the registered names)."""
+        hint = did_you_mean(item, self._components_dict, clause=True) or \
+            f"; registered: {sorted(self._components_dict)}"
+        return f"'{item}' is not a registered {self._name or 'component'}{hint}"
 
     def _add_single_component(self, component: T) -> T:
         if not callable(component):

@@ -5,9 +5,8 @@ from typing import Optional
 
 import paddle
 
-from ..cvlibs.arg_check import check_arguments
-from ..cvlibs.errors import ConfigError
-from ..cvlibs.suggest import did_you_mean
+from ..cvlibs.errors import ConfigError, did_you_mean
+from ..cvlibs.validate import check_arguments
 
 CLIP_NAMES = ("ClipGradByGlobalNorm", "ClipGradByNorm", "ClipGradByValue")
 

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Union
 import paddle
 
 from ..cvlibs.errors import ConfigError
-from ..cvlibs.suggest import did_you_mean
+from ..cvlibs.errors import did_you_mean
 from ..utils import logger
 
 ITEM_KEYS = ("name", "lr_mult", "weight_decay_mult")
