@@ -16,14 +16,11 @@ import functools
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from typing import Dict, List
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-from benchmarks.model_speed import DEFAULT_MODELS, build_model  # noqa: E402
+from model_speed import DEFAULT_MODELS, build_model  # the sibling script (python benchmarks/deploy_speed.py)
 
 DEFAULT_ORDER = [DEFAULT_MODELS[2], DEFAULT_MODELS[0], DEFAULT_MODELS[1]]   # ENCNet first: the target
 

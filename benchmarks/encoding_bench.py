@@ -24,7 +24,6 @@ import sys
 import time
 from typing import Dict, List
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ("matmul", "naive")
 
 
@@ -65,7 +64,6 @@ def worker(args: argparse.Namespace) -> Dict[str, float]:
         paddle.base.core.set_num_threads(args.threads)
     gpu = args.device == "gpu"
     paddle.set_device("gpu" if gpu else "cpu")
-    sys.path.insert(0, REPO)
     from paddleseg.models.layers import Encoding
 
     paddle.seed(0)

@@ -199,7 +199,7 @@ class Shared:
         def build() -> Dict[str, object]:
             root = os.path.join(self.root, "data")
             # A subprocess keeps Paddle (imported by paddleseg) out of the catalogue's own process.
-            self.run(["-c", "import json, sys; from tools.generate_synthetic_cityscapes import generate; "
+            self.run(["-c", "import json, sys; from paddleseg.datasets.synthetic import generate; "
                             "r = generate(sys.argv[1], 4, 2, (64, 32), 0); "
                             "json.dump({'train': r['train'], 'val': r['val']}, open(sys.argv[2], 'w'))",
                       root, os.path.join(self.root, "data.json")], "generating the data")
@@ -535,7 +535,7 @@ except ImportError:
     pass
 script = sys.argv[1]
 sys.argv = sys.argv[1:]
-sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+sys.path[0] = os.path.dirname(os.path.abspath(script))  # what `python script.py` sets (-c set '')
 runpy.run_path(script, run_name='__main__')
 """
 

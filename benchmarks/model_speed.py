@@ -18,12 +18,10 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from typing import Dict, List, Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 DEFAULT_MODELS = [
     "ICNet-R50=configs/icnet/icnet_resnet50_vd_cityscapes_1024x1024_30k.yml",

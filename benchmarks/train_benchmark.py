@@ -15,12 +15,11 @@ import argparse
 import json
 import os
 import resource
+import runpy
 import statistics
-import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 
 def main(argv=None) -> dict:
@@ -38,12 +37,13 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.iters <= args.skip:
         raise SystemExit(f"--iters {args.iters} must exceed --skip {args.skip}")
-    import train as train_cli
+    # train.py is a script, not a module of the package: run its main() from the file.
+    train_main = runpy.run_path(os.path.join(REPO, "train.py"))["main"]
 
     with tempfile.TemporaryDirectory() as tmp:
         opts = list(args.opts)
         if args.synthetic:
-            from tools.generate_synthetic_cityscapes import generate
+            from paddleseg.datasets.synthetic import generate
             data = os.path.join(tmp, "data")
             generate(data, num_train=16, num_val=2, size=(512, 256), seed=0)
             opts += [f"train_dataset.dataset_root={data}", f"val_dataset.dataset_root={data}"]
@@ -56,7 +56,7 @@ def main(argv=None) -> dict:
             cli += ["--num_threads", str(args.num_threads)]
         if opts:
             cli += ["--opts", *opts]
-        summary = train_cli.main(cli)
+        summary = train_main(cli)
     import paddle
     steps = [e for e in summary["history"] if "ips" in e and e["iter"] > args.skip]
     on_gpu = paddle.get_device().startswith("gpu")

@@ -21,11 +21,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
 
 
 def _build_ours(num_classes: int):
-    sys.path.insert(0, REPO)
     from paddleseg.models import ENCNet
     from paddleseg.models.backbones import ResNet101_vd
     from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss, SECrossEntropyLoss

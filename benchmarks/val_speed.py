@@ -29,7 +29,6 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 DEFAULT_CONFIG = "configs/quickstart/encnet_resnet18_synthetic.yml"
 
 
@@ -150,7 +149,7 @@ def main(argv=None) -> list:
     if args.worker:
         worker(args)
         return []
-    from tools.generate_synthetic_cityscapes import generate
+    from paddleseg.datasets.synthetic import generate
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,12 +23,8 @@ import shutil
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-
-from paddleseg.utils.cli import add_debug_arg, run_cli  # noqa: E402
-from paddleseg.utils.errors import UsageError, UserError  # noqa: E402
+from paddleseg.utils.cli import add_debug_arg, run_cli
+from paddleseg.utils.errors import UsageError, UserError
 
 
 # Ops with an ``adaptive`` attribute (measured, Paddle 3.3): ``F.adaptive_avg_pool2d`` lowers to ``pool2d``

@@ -13,17 +13,11 @@ postprocess latency percentiles after warm-up runs.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from typing import Dict, List
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-
-from paddleseg.utils.cli import add_debug_arg, run_cli  # noqa: E402
-from paddleseg.utils.errors import DataError, UsageError, UserError  # noqa: E402
+from paddleseg.utils.cli import add_debug_arg, run_cli
+from paddleseg.utils.errors import DataError, UsageError, UserError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -78,8 +72,7 @@ def main(argv=None) -> Dict[str, object]:
     from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
     from paddleseg.utils.runtime import default_num_threads
-    from paddleseg.utils.visualize import default_palette, prediction_names, save_prediction
-    from tools.predict import collect_images
+    from paddleseg.utils.visualize import collect_images, default_palette, prediction_names, save_prediction
 
     if args.batch_size < 1:
         raise UsageError(f"--batch_size must be >= 1, got {args.batch_size}")
