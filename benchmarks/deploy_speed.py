@@ -20,7 +20,9 @@ import tempfile
 import time
 from typing import Dict, List
 
-from model_speed import DEFAULT_MODELS, build_model  # the sibling script (python benchmarks/deploy_speed.py)
+from paddleseg.utils.cli import add_out_arg, add_runtime_args, run_cli
+
+from model_speed import DEFAULT_MODELS, REPO, build_model  # the sibling script (run as python benchmarks/deploy_speed.py)
 
 DEFAULT_ORDER = [DEFAULT_MODELS[2], DEFAULT_MODELS[0], DEFAULT_MODELS[1]]   # ENCNet first: the target
 
@@ -55,10 +57,10 @@ def measure(name: str, config: str, args: argparse.Namespace) -> Dict[str, objec
     row["dygraph_s"] = _median_seconds(dygraph, args.warmup, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         files = export_static(model, tmp, "argmax")
-        variants = [("gpu", {"device": "gpu", "precision": args.precision})] if args.device == "gpu" else \
+        variants = [("gpu", {"device": "gpu", "precision": args.precision})] if device.startswith("gpu") else \
             [("onednn", {"use_onednn": True}), ("plain", {"use_onednn": False})]
         for label, kwargs in variants:
-            predictor = create_predictor(files["model"], files["params"], cpu_threads=args.num_threads, **kwargs)
+            predictor = create_predictor(files["model"], files["params"], cpu_threads=threads, **kwargs)
             row[f"inference_{label}_s"] = _median_seconds(functools.partial(run_predictor, predictor, x_np),
                                                           args.warmup, args.repeats)
             del predictor   # free its memory before the next variant is built
@@ -77,20 +79,19 @@ def main(argv=None) -> List[Dict[str, object]]:
     p.add_argument("--input_shape", type=int, nargs=4, default=[1, 3, 512, 1024], metavar=("N", "C", "H", "W"))
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
-    p.add_argument("--num_threads", type=int, default=2)
-    p.add_argument("--out", default=None)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="GPU precision (default: fp32)")
+    add_out_arg(p, "also write the rows as JSON here")
+    add_runtime_args(p)
     args = p.parse_args(argv)
     import warnings
     warnings.filterwarnings("ignore")
     import paddle
     from paddleseg.utils.runtime import set_cpu_threads, set_device
 
-    set_device(args.device)
-    set_cpu_threads(args.num_threads)
+    device = set_device(args.device)
+    threads = set_cpu_threads(args.num_threads)
     paddle.seed(0)
-    print(f"input {args.input_shape}, device {args.device}, {args.num_threads} threads, warm-up {args.warmup}, "
+    print(f"input {args.input_shape}, device {device}, {threads} threads, warm-up {args.warmup}, "
           f"{args.repeats} timed runs, paddle {paddle.__version__}", flush=True)
     rows = [measure(*item.split("=", 1), args) for item in args.models]
     keys = [k for k in rows[0]["median_s"]]
@@ -106,4 +107,4 @@ def main(argv=None) -> List[Dict[str, object]]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -21,6 +21,8 @@ import statistics
 import time
 from typing import Dict, List, Sequence
 
+from paddleseg.utils.cli import add_out_arg, add_runtime_args, run_cli
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DEFAULT_MODELS = [
@@ -100,10 +102,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=2,
                    help="untimed passes per model, the MAC-counting pass included")
     p.add_argument("--repeats", type=int, default=5, help="timed passes per model (the median is reported)")
-    p.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="fp16: AMP O1, GPU only")
-    p.add_argument("--num_threads", type=int, default=None, help="CPU math threads (default: all cores)")
-    p.add_argument("--out", default=None, help="also write the rows as JSON here")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="fp16: AMP O1, GPU only (default: fp32)")
+    add_out_arg(p, "also write the rows as JSON here")
+    add_runtime_args(p)
     return p.parse_args(argv)
 
 
@@ -138,4 +139,4 @@ def main(argv=None) -> List[Dict[str, object]]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

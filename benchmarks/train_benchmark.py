@@ -19,21 +19,23 @@ import runpy
 import statistics
 import tempfile
 
+from paddleseg.utils.cli import add_out_arg, add_runtime_args, run_cli
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True)
-    p.add_argument("--iters", type=int, default=30)
-    p.add_argument("--skip", type=int, default=5, help="warm-up iterations left out of the averages")
-    p.add_argument("--batch_size", type=int, default=None)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--num_threads", type=int, default=None)
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
-    p.add_argument("--synthetic", action="store_true", help="train on generated data (images 512x256)")
-    p.add_argument("--opts", nargs="+", default=[])
-    p.add_argument("--out", default=None)
+    p.add_argument("--config", required=True, help="training config (required)")
+    p.add_argument("--iters", type=int, default=30, help="iterations to run (default: 30)")
+    p.add_argument("--skip", type=int, default=5, help="warm-up iterations left out of the averages (default: 5)")
+    p.add_argument("--batch_size", type=int, default=None, help="batch size (default: the config's)")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"], help="(default: fp32)")
+    p.add_argument("--synthetic", action="store_true",
+                   help="train on generated data, images 512x256 (default: the config's dataset)")
+    p.add_argument("--opts", nargs="+", default=[], metavar="KEY=VALUE", help="config overrides (default: none)")
+    add_out_arg(p, "also write the result as JSON here")
+    add_runtime_args(p)
     args = p.parse_args(argv)
     if args.iters <= args.skip:
         raise SystemExit(f"--iters {args.iters} must exceed --skip {args.skip}")
@@ -76,4 +78,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

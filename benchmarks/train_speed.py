@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+from paddleseg.utils.cli import add_out_arg, add_runtime_args, run_cli
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -66,9 +68,9 @@ def worker(args: argparse.Namespace) -> None:
     import numpy as np
     import paddle
 
-    if args.threads:
-        paddle.base.core.set_num_threads(args.threads)
-    paddle.set_device(args.device)
+    if args.num_threads:
+        paddle.base.core.set_num_threads(args.num_threads)
+    paddle.set_device(args.device)  # resolved by main(): never auto here
     paddle.seed(0)
     model, loss_fn = (_build_ours if args.impl == "ours" else _build_paddleseg)(args.num_classes)
     model.train()
@@ -95,7 +97,7 @@ def worker(args: argparse.Namespace) -> None:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"impl": args.impl, "median_s": float(np.median(times)), "times": times,
                       "peak_mb": peak_mb, "loss": loss_value,
-                      "omp": os.environ.get("OMP_NUM_THREADS"), "threads": args.threads}))
+                      "omp": os.environ.get("OMP_NUM_THREADS"), "threads": args.num_threads}))
 
 
 def run_child(python: str, impl: str, args: argparse.Namespace, threads: int, omp: str = None) -> dict:
@@ -105,7 +107,7 @@ def run_child(python: str, impl: str, args: argparse.Namespace, threads: int, om
         env["OMP_NUM_THREADS"] = omp
     else:
         env.pop("OMP_NUM_THREADS", None)
-    cmd = [python, os.path.abspath(__file__), "--worker", "--impl", impl, "--threads", str(threads),
+    cmd = [python, os.path.abspath(__file__), "--worker", "--impl", impl, "--num_threads", str(threads),
            "--warmup", str(args.warmup), "--iters", str(args.iters), "--crop", str(args.crop),
            "--batch_size", str(args.batch_size), "--device", args.device, "--num_classes", str(args.num_classes)]
     # run from a neutral directory so PaddleSeg's child cannot import this repo's package by accident
@@ -115,7 +117,7 @@ def run_child(python: str, impl: str, args: argparse.Namespace, threads: int, om
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--paddleseg_python", default=None,
                    help="python of a venv with paddleseg==2.8.0 (--no-deps) + paddlepaddle; omit to time ours only")
@@ -124,16 +126,17 @@ def main() -> None:
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--batch_size", type=int, default=2)
     p.add_argument("--num_classes", type=int, default=19)
-    p.add_argument("--threads", type=int, default=None, help="our CPU thread count (default: all cores)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--json_out", default=None, help="also write the results here")
+    add_out_arg(p, "also write the results as JSON here", "--json_out")
+    add_runtime_args(p)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--impl", default="ours", help=argparse.SUPPRESS)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.worker:
         worker(args)
         return
-    threads = args.threads or len(os.sched_getaffinity(0))
+    from paddleseg.utils.runtime import set_device
+    args.device = set_device(args.device)  # the children (and PaddleSeg's) need cpu or gpu[:N], not auto
+    threads = args.num_threads or len(os.sched_getaffinity(0))
     rows = [("ours", f"{threads} threads", run_child(sys.executable, "ours", args, threads))]
     if args.paddleseg_python:
         rows.append(("PaddleSeg 2.8", "default (OMP_NUM_THREADS=1)", run_child(args.paddleseg_python, "paddleseg", args, 0)))
@@ -146,10 +149,10 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for name, thr, r in rows:
         print(f"| {name} | {thr} | {r['median_s']:.2f} | {r['peak_mb']:.0f} | {r['median_s'] / base['median_s']:.2f}x |")
-    if args.json_out:
-        with open(args.json_out, "w") as f:
+    if args.out:
+        with open(args.out, "w") as f:
             json.dump([{"name": n, "threads": t, **r} for n, t, r in rows], f, indent=2)
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

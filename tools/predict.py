@@ -28,7 +28,7 @@ from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(p)
+    add_common_args(p, workers=False)  # images are read one by one
     p.add_argument("--model_path", required=True, help="model.pdparams or a directory holding one")
     p.add_argument("--image_path", required=True, help="an image, a folder of images or a .txt list")
     p.add_argument("--save_dir", default="output/result", help="where the masks go (default output/result)")
