@@ -14,12 +14,12 @@ import argparse
 import json
 import os
 
-from paddleseg.utils.cli import add_common_args, add_out_arg, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_common_args, add_out_arg, run_cli
 from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_common_args(p)
     p.add_argument("--model_path", required=True, help="model.pdparams (ours or PaddleSeg's) or a directory holding one")
     p.add_argument("--batch_size", type=int, default=1,

@@ -20,7 +20,7 @@ import tempfile
 import time
 from typing import Dict, List
 
-from paddleseg.utils.cli import add_out_arg, add_runtime_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
 
 from model_speed import DEFAULT_MODELS, REPO, build_model  # the sibling script (run as python benchmarks/deploy_speed.py)
 
@@ -74,7 +74,7 @@ def measure(name: str, config: str, args: argparse.Namespace) -> Dict[str, objec
 
 
 def main(argv=None) -> List[Dict[str, object]]:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--models", nargs="+", default=DEFAULT_ORDER, metavar="NAME=CONFIG")
     p.add_argument("--input_shape", type=int, nargs=4, default=[1, 3, 512, 1024], metavar=("N", "C", "H", "W"))
     p.add_argument("--warmup", type=int, default=1)

@@ -24,13 +24,13 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from paddleseg.utils.cli import add_runtime_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_runtime_args, run_cli
 
 VARIANTS = ("matmul", "naive")
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--height", type=int, default=64)
     p.add_argument("--width", type=int, default=128)

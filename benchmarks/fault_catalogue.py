@@ -50,6 +50,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from paddleseg.utils.cli import HelpFormatter
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")
 ICNET_CONFIG = os.path.join(REPO, "configs", "icnet", "icnet_resnet18_vd_synthetic_quickstart.yml")
@@ -1460,7 +1462,7 @@ def select(only: Optional[Sequence[str]]) -> List[Case]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--only", action="append", metavar="SUBSTR",
                    help="run the cases whose name contains SUBSTR or whose kind equals it (repeatable)")
     p.add_argument("--jobs", type=int, default=1, help="cases run at once (default 1)")

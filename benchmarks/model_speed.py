@@ -21,7 +21,7 @@ import statistics
 import time
 from typing import Dict, List, Sequence
 
-from paddleseg.utils.cli import add_out_arg, add_runtime_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -94,7 +94,7 @@ def markdown(rows: List[Dict[str, object]], reference: str) -> str:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--models", nargs="+", default=DEFAULT_MODELS, metavar="NAME=CONFIG",
                    help="models to compare, each a display name and a config path")
     p.add_argument("--reference", default="ENCNet-R101", help="model the speed-up column divides by")

@@ -19,13 +19,13 @@ import runpy
 import statistics
 import tempfile
 
-from paddleseg.utils.cli import add_out_arg, add_runtime_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--config", required=True, help="training config (required)")
     p.add_argument("--iters", type=int, default=30, help="iterations to run (default: 30)")
     p.add_argument("--skip", type=int, default=5, help="warm-up iterations left out of the averages (default: 5)")

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from paddleseg.utils.cli import add_out_arg, add_runtime_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -118,7 +118,7 @@ def run_child(python: str, impl: str, args: argparse.Namespace, threads: int, om
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--paddleseg_python", default=None,
                    help="python of a venv with paddleseg==2.8.0 (--no-deps) + paddlepaddle; omit to time ours only")
     p.add_argument("--warmup", type=int, default=2)

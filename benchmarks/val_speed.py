@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from paddleseg.utils.cli import add_out_arg, add_runtime_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = "configs/quickstart/encnet_resnet18_synthetic.yml"
@@ -125,7 +125,7 @@ def run_child(impl: str, mode: str, args: argparse.Namespace) -> dict:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--config", default=DEFAULT_CONFIG, help="model config (its model and val transforms)")
     p.add_argument("--num_images", type=int, default=8)
     p.add_argument("--size", type=int, nargs=2, default=[1024, 512], metavar=("W", "H"))

@@ -89,3 +89,42 @@ def test_export_has_no_num_workers(capsys):
         export.parse_args(["--config", "c.yml", "--num_workers", "2"])
     assert exit_info.value.code == 2
     assert "unrecognized arguments: --num_workers" in capsys.readouterr().err
+
+
+def test_every_flag_is_documented_with_its_default():
+    # In a subprocess: capture each script's parser(s) instead of parsing, then list undocumented flags.
+    code = r'''
+import argparse, json, runpy, sys
+from paddleseg.utils.cli import HelpFormatter
+parsers = []
+def capture(self, args=None, namespace=None):
+    parsers.append(self)
+    raise SystemExit(0)
+argparse.ArgumentParser.parse_args = capture
+sys.argv = [sys.argv[1]]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit:
+    pass
+bad = []
+for p in parsers:
+    fmt = p._get_formatter()
+    if not isinstance(fmt, HelpFormatter):
+        bad.append(f"{p.prog}: formatter {type(fmt).__name__}")
+    for a in p._actions:
+        if not a.option_strings or a.help == argparse.SUPPRESS or a.dest == "help":
+            continue
+        text = fmt._get_help_string(a) if isinstance(fmt, HelpFormatter) else (a.help or "")
+        if not a.required and "default" not in text.lower():
+            bad.append(f"{a.option_strings[0]}: {text!r}")
+print(json.dumps({"parsers": len(parsers), "bad": bad}))
+'''
+    import json
+    for script in SCRIPTS:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.join(REPO, os.path.dirname(script))]))
+        run = subprocess.run([sys.executable, "-c", code, script], cwd=REPO, env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert run.returncode == 0, run.stderr[-2000:]
+        result = json.loads(run.stdout.strip().splitlines()[-1])
+        assert result["parsers"] >= 1, script
+        assert not result["bad"], f"{script}: {result['bad']}"

@@ -8,12 +8,12 @@ import argparse
 import os
 from typing import Optional, Sequence
 
-from paddleseg.utils.cli import add_debug_arg, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_debug_arg, run_cli
 from paddleseg.utils.errors import UsageError
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(formatter_class=HelpFormatter, 
         description="Convert Cityscapes *_gtFine_labelIds.png to *_gtFine_labelTrainIds.png "
                     "(19 train classes, everything else 255) and optionally write train/val/test lists.")
     parser.add_argument("--cityscapes_root", required=True,

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 
-from paddleseg.utils.cli import add_debug_arg, add_out_arg, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_debug_arg, add_out_arg, run_cli
 from paddleseg.utils.errors import UsageError, UserError
 
 
@@ -127,7 +127,7 @@ def has_adaptive_pooling(model_file: str) -> bool:
 
 
 def main(argv=None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--config", "--deploy_config", dest="config", required=True,
                    help="deploy.yaml written by export.py (required)")
     add_out_arg(p, "ONNX file to write", "--save_file", required=True)

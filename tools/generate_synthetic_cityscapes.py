@@ -9,12 +9,12 @@ import os
 import time
 from typing import Optional, Sequence
 
-from paddleseg.utils.cli import add_debug_arg, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_debug_arg, run_cli
 from paddleseg.utils.errors import UsageError
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(formatter_class=HelpFormatter, 
         description="Generate a small synthetic dataset in the Cityscapes layout "
                     "(leftImg8bit/, gtFine/ with labelTrainIds and labelIds, train.txt, val.txt).")
     parser.add_argument("--out", required=True, help="output dataset root (required)")

@@ -16,12 +16,12 @@ import argparse
 import time
 from typing import Dict, List
 
-from paddleseg.utils.cli import add_onednn_arg, add_out_arg, add_runtime_args, parse_bool, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_onednn_arg, add_out_arg, add_runtime_args, parse_bool, run_cli
 from paddleseg.utils.errors import DataError, UsageError, UserError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--config", "--deploy_config", dest="config", required=True,
                    help="deploy.yaml written by export.py (required; alias --deploy_config)")
     p.add_argument("--image_path", required=True, help="an image, a folder of images or a .txt list (required)")

@@ -15,7 +15,7 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 
-from paddleseg.utils.cli import add_debug_arg, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_debug_arg, run_cli
 from paddleseg.utils.errors import UsageError, UserError
 
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]  # RGB
@@ -91,7 +91,7 @@ def plot(series: Dict[str, List[Tuple[int, float]]]) -> np.ndarray:
 
 
 def main(argv=None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("log", help="train_log.jsonl written by train.py")
     p.add_argument("--out", default=None, help="PNG to write (default: curves.png beside the log)")
     add_debug_arg(p)

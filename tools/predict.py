@@ -22,12 +22,12 @@ import argparse
 import os
 from typing import List
 
-from paddleseg.utils.cli import add_common_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_common_args, run_cli
 from paddleseg.utils.errors import DataError, UsageError, UserError
 from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_common_args(p, workers=False)  # images are read one by one
     p.add_argument("--model_path", required=True, help="model.pdparams or a directory holding one")
     p.add_argument("--image_path", required=True, help="an image, a folder of images or a .txt list")

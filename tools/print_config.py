@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, List, Optional
 
-from paddleseg.utils.cli import add_debug_arg, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_debug_arg, run_cli
 from paddleseg.utils.errors import UsageError
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(formatter_class=HelpFormatter, description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="the YAML config file")
     parser.add_argument("--opts", nargs="+", default=None, metavar="KEY=VALUE",
                         help="overrides such as model.backbone.output_stride=16")

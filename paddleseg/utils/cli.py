@@ -10,6 +10,26 @@ from typing import Any, Callable, List, Optional, Sequence
 from .errors import UserError
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's layout and adds ``(default: X)`` to every option whose help does not
+    already state its default, so ``--help`` documents each flag with its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (action.required or not action.option_strings or action.default is argparse.SUPPRESS
+                or "default" in text.lower()):
+            return text
+        if isinstance(action, argparse._StoreTrueAction):
+            default = "off"
+        elif action.default is None:
+            default = "none"
+        elif isinstance(action.default, (list, tuple)):
+            default = " ".join(map(str, action.default))
+        else:
+            default = str(action.default)
+        return f"{text} (default: {default.replace('%', '%%')})".lstrip()
+
+
 # The runtime flags every script that runs a model shares, with one spelling each; the other
 # spellings in use (TIPC's train_infer_python.txt, older releases) stay accepted as aliases.
 RUNTIME_FLAGS = ("--device", "--num_threads", "--debug")
@@ -64,7 +84,7 @@ def add_onednn_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--enable_mkldnn", dest="onednn", type=parse_bool, nargs="?", const=True,
                         default=True, metavar="True|False",
                         help="CPU: oneDNN kernels on or off (default: True)")
-    parser.add_argument("--no_onednn", dest="onednn", action="store_false", help="same as --enable_mkldnn False")
+    parser.add_argument("--no_onednn", dest="onednn", action="store_false", help="same as --enable_mkldnn False (default: oneDNN on)")
 
 
 def add_out_arg(parser: argparse.ArgumentParser, what: str, *aliases: str, default: Optional[str] = None,
