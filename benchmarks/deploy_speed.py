@@ -57,10 +57,10 @@ def measure(name: str, config: str, args: argparse.Namespace) -> Dict[str, objec
     row["dygraph_s"] = _median_seconds(dygraph, args.warmup, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         files = export_static(model, tmp, "argmax")
-        variants = [("gpu", {"device": "gpu", "precision": args.precision})] if device.startswith("gpu") else \
+        variants = [("gpu", {"device": "gpu", "precision": args.precision})] if args.device.startswith("gpu") else \
             [("onednn", {"use_onednn": True}), ("plain", {"use_onednn": False})]
         for label, kwargs in variants:
-            predictor = create_predictor(files["model"], files["params"], cpu_threads=threads, **kwargs)
+            predictor = create_predictor(files["model"], files["params"], cpu_threads=args.num_threads, **kwargs)
             row[f"inference_{label}_s"] = _median_seconds(functools.partial(run_predictor, predictor, x_np),
                                                           args.warmup, args.repeats)
             del predictor   # free its memory before the next variant is built
@@ -88,10 +88,10 @@ def main(argv=None) -> List[Dict[str, object]]:
     import paddle
     from paddleseg.utils.runtime import set_cpu_threads, set_device
 
-    device = set_device(args.device)
-    threads = set_cpu_threads(args.num_threads)
+    args.device = set_device(args.device)  # auto -> cpu or gpu[:N]
+    args.num_threads = set_cpu_threads(args.num_threads)  # None -> all cores
     paddle.seed(0)
-    print(f"input {args.input_shape}, device {device}, {threads} threads, warm-up {args.warmup}, "
+    print(f"input {args.input_shape}, device {args.device}, {args.num_threads} threads, warm-up {args.warmup}, "
           f"{args.repeats} timed runs, paddle {paddle.__version__}", flush=True)
     rows = [measure(*item.split("=", 1), args) for item in args.models]
     keys = [k for k in rows[0]["median_s"]]
