@@ -20,8 +20,6 @@ import subprocess
 import sys
 import time
 
-from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -117,7 +115,21 @@ def run_child(python: str, impl: str, args: argparse.Namespace, threads: int, om
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _worker_args(argv) -> argparse.Namespace:
+    """The child's flags (set by run_child). Plain argparse: PaddleSeg 2.8's venv runs this file too,
+    and its ``paddleseg`` package has no ``paddleseg.utils.cli``."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--worker", action="store_true")
+    p.add_argument("--impl", default="ours")
+    p.add_argument("--device", default="cpu")
+    for flag in ("--num_threads", "--warmup", "--iters", "--crop", "--batch_size", "--num_classes"):
+        p.add_argument(flag, type=int)
+    return p.parse_args(argv)
+
+
 def main(argv=None) -> None:
+    from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--paddleseg_python", default=None,
                    help="python of a venv with paddleseg==2.8.0 (--no-deps) + paddlepaddle; omit to time ours only")
@@ -128,12 +140,7 @@ def main(argv=None) -> None:
     p.add_argument("--num_classes", type=int, default=19)
     add_out_arg(p, "also write the results as JSON here", "--json_out")
     add_runtime_args(p)
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--impl", default="ours", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.worker:
-        worker(args)
-        return
     from paddleseg.utils.runtime import set_device
     args.device = set_device(args.device)  # the children (and PaddleSeg's) need cpu or gpu[:N], not auto
     threads = args.num_threads or len(os.sched_getaffinity(0))
@@ -155,4 +162,8 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    run_cli(main)
+    if "--worker" in sys.argv[1:]:
+        worker(_worker_args(sys.argv[1:]))
+    else:
+        from paddleseg.utils.cli import run_cli
+        run_cli(main)
