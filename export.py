@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 
-from paddleseg.utils.cli import add_common_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_common_args, run_cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(p)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    add_common_args(p, workers=False)  # export loads no dataset
     p.add_argument("--model_path", default=None,
                    help="model.pdparams (or a folder holding one); without it the config's pretrained weights")
     p.add_argument("--save_dir", default="output/export", help="where the static model and deploy.yaml go")

@@ -8,16 +8,16 @@ import argparse
 import shlex
 import sys
 
-from paddleseg.utils.cli import add_common_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_common_args, run_cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_common_args(p)
     p.add_argument("--save_dir", default="output", help="directory for checkpoints and logs (default: output)")
-    p.add_argument("--iters", type=int, default=None, help="total iterations (overrides the config)")
-    p.add_argument("--batch_size", type=int, default=None, help="batch size per device (overrides the config)")
-    p.add_argument("--learning_rate", type=float, default=None, help="base learning rate (overrides the config)")
+    p.add_argument("--iters", type=int, default=None, help="total iterations (default: the config's iters)")
+    p.add_argument("--batch_size", type=int, default=None, help="batch size per device (default: the config's batch_size)")
+    p.add_argument("--learning_rate", type=float, default=None, help="base learning rate (default: the config's)")
     p.add_argument("--save_interval", type=int, default=1000, help="save (and evaluate) every N iterations")
     p.add_argument("--log_iters", type=int, default=10, help="log every N iterations")
     p.add_argument("--do_eval", action="store_true", help="evaluate at every save and keep best_model/")

@@ -14,19 +14,18 @@ import argparse
 import json
 import os
 
-from paddleseg.utils.cli import add_common_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_common_args, add_out_arg, run_cli
 from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_common_args(p)
     p.add_argument("--model_path", required=True, help="model.pdparams (ours or PaddleSeg's) or a directory holding one")
     p.add_argument("--batch_size", type=int, default=1,
                    help="images loaded together; those of equal size run as one batch (default 1)")
-    p.add_argument("--save_metrics", default=None,
-                   help="write the metrics as JSON here (default: metrics.json beside the model file); the "
-                        "confusion matrix CSV/PNG go to the same folder")
+    add_out_arg(p, "write the metrics as JSON here, default metrics.json beside the model file; the confusion "
+                   "matrix CSV/PNG go to the same folder", "--save_metrics")
     add_infer_args(p, "--aug_eval")
     return p.parse_args(argv)
 
@@ -61,7 +60,7 @@ def main(argv=None) -> dict:
                       batch_size=args.batch_size)
     if dist.get_rank() != 0:
         return result
-    out = args.save_metrics
+    out = args.out
     if out is None:
         model_dir = args.model_path if os.path.isdir(args.model_path) else os.path.dirname(args.model_path)
         out = os.path.join(model_dir or ".", "metrics.json")

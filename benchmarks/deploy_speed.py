@@ -16,14 +16,13 @@ import functools
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from typing import Dict, List
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-from benchmarks.model_speed import DEFAULT_MODELS, build_model  # noqa: E402
+from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
+
+from model_speed import DEFAULT_MODELS, REPO, build_model  # the sibling script (run as python benchmarks/deploy_speed.py)
 
 DEFAULT_ORDER = [DEFAULT_MODELS[2], DEFAULT_MODELS[0], DEFAULT_MODELS[1]]   # ENCNet first: the target
 
@@ -58,7 +57,7 @@ def measure(name: str, config: str, args: argparse.Namespace) -> Dict[str, objec
     row["dygraph_s"] = _median_seconds(dygraph, args.warmup, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         files = export_static(model, tmp, "argmax")
-        variants = [("gpu", {"device": "gpu", "precision": args.precision})] if args.device == "gpu" else \
+        variants = [("gpu", {"device": "gpu", "precision": args.precision})] if args.device.startswith("gpu") else \
             [("onednn", {"use_onednn": True}), ("plain", {"use_onednn": False})]
         for label, kwargs in variants:
             predictor = create_predictor(files["model"], files["params"], cpu_threads=args.num_threads, **kwargs)
@@ -75,23 +74,22 @@ def measure(name: str, config: str, args: argparse.Namespace) -> Dict[str, objec
 
 
 def main(argv=None) -> List[Dict[str, object]]:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--models", nargs="+", default=DEFAULT_ORDER, metavar="NAME=CONFIG")
     p.add_argument("--input_shape", type=int, nargs=4, default=[1, 3, 512, 1024], metavar=("N", "C", "H", "W"))
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
-    p.add_argument("--num_threads", type=int, default=2)
-    p.add_argument("--out", default=None)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="GPU precision (default: fp32)")
+    add_out_arg(p, "also write the rows as JSON here")
+    add_runtime_args(p)
     args = p.parse_args(argv)
     import warnings
     warnings.filterwarnings("ignore")
     import paddle
     from paddleseg.utils.runtime import set_cpu_threads, set_device
 
-    set_device(args.device)
-    set_cpu_threads(args.num_threads)
+    args.device = set_device(args.device)  # auto -> cpu or gpu[:N]
+    args.num_threads = set_cpu_threads(args.num_threads)  # None -> all cores
     paddle.seed(0)
     print(f"input {args.input_shape}, device {args.device}, {args.num_threads} threads, warm-up {args.warmup}, "
           f"{args.repeats} timed runs, paddle {paddle.__version__}", flush=True)
@@ -109,4 +107,4 @@ def main(argv=None) -> List[Dict[str, object]]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

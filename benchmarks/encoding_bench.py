@@ -22,16 +22,15 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from paddleseg.utils.cli import HelpFormatter, add_runtime_args, run_cli
+
 VARIANTS = ("matmul", "naive")
 
 
-def parse_args(argv: List[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU math threads (both variants)")
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--height", type=int, default=64)
     p.add_argument("--width", type=int, default=128)
@@ -40,6 +39,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
+    add_runtime_args(p)
     return p.parse_args(argv)
 
 
@@ -62,10 +62,9 @@ def worker(args: argparse.Namespace) -> Dict[str, float]:
     import paddle
 
     if hasattr(paddle.base.core, "set_num_threads"):
-        paddle.base.core.set_num_threads(args.threads)
-    gpu = args.device == "gpu"
-    paddle.set_device("gpu" if gpu else "cpu")
-    sys.path.insert(0, REPO)
+        paddle.base.core.set_num_threads(args.num_threads)
+    from paddleseg.utils.runtime import set_device
+    gpu = set_device(args.device).startswith("gpu")
     from paddleseg.models.layers import Encoding
 
     paddle.seed(0)
@@ -106,24 +105,26 @@ def worker(args: argparse.Namespace) -> Dict[str, float]:
 
 
 def run_variant(variant: str, args: argparse.Namespace) -> Dict[str, float]:
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.num_threads), MKL_NUM_THREADS=str(args.num_threads))
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", variant] + \
-        [f"--{k}={v}" for k, v in vars(args).items() if k != "worker"]
+        [f"--{k}={v}" for k, v in vars(args).items() if k not in ("worker", "debug")]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{variant} worker failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def main(argv: List[str]) -> None:
+def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args)))
         return
+    from paddleseg.utils.runtime import default_num_threads
+    args.num_threads = args.num_threads or default_num_threads()
     results = {v: run_variant(v, args) for v in VARIANTS}
     ours, naive = results["matmul"], results["naive"]
     hw = args.height * args.width
-    print(f"Encoding fwd+bwd, device={args.device}, threads={args.threads}, N={args.batch}, "
+    print(f"Encoding fwd+bwd, device={args.device}, threads={args.num_threads}, N={args.batch}, "
           f"HW={hw} ({args.height}x{args.width}), K={args.codes}, C={args.channels}, "
           f"median of {args.reps} after {args.warmup} warm-up\n")
     print("| variant | median time (ms) | min time (ms) | peak extra memory (MiB) |")
@@ -136,4 +137,4 @@ def main(argv: List[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

@@ -5,7 +5,7 @@ promises of docs/reliability.md (issue 12).
     python benchmarks/fault_catalogue.py --jobs 2             # two cases at once (2 cores)
     python benchmarks/fault_catalogue.py --only lock --keep   # cases whose name or kind contains 'lock'
     python benchmarks/fault_catalogue.py --list               # names, kinds and issue items only
-    python benchmarks/fault_catalogue.py --json out.json      # also write every outcome as JSON
+    python benchmarks/fault_catalogue.py --out out.json       # also write every outcome as JSON
 
 Each case creates its inputs in a fresh temporary directory (tiny generated Cityscapes-layout data,
 64x32 images, 4 train / 2 val; the quickstart ENCNet-ResNet18_vd config with 32x32 crops, batch 2,
@@ -49,6 +49,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from paddleseg.utils.cli import HelpFormatter
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")
@@ -199,7 +201,7 @@ class Shared:
         def build() -> Dict[str, object]:
             root = os.path.join(self.root, "data")
             # A subprocess keeps Paddle (imported by paddleseg) out of the catalogue's own process.
-            self.run(["-c", "import json, sys; from tools.generate_synthetic_cityscapes import generate; "
+            self.run(["-c", "import json, sys; from paddleseg.datasets.synthetic import generate; "
                             "r = generate(sys.argv[1], 4, 2, (64, 32), 0); "
                             "json.dump({'train': r['train'], 'val': r['val']}, open(sys.argv[2], 'w'))",
                       root, os.path.join(self.root, "data.json")], "generating the data")
@@ -535,7 +537,7 @@ except ImportError:
     pass
 script = sys.argv[1]
 sys.argv = sys.argv[1:]
-sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+sys.path[0] = os.path.dirname(os.path.abspath(script))  # what `python script.py` sets (-c set '')
 runpy.run_path(script, run_name='__main__')
 """
 
@@ -1460,12 +1462,12 @@ def select(only: Optional[Sequence[str]]) -> List[Case]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--only", action="append", metavar="SUBSTR",
                    help="run the cases whose name contains SUBSTR or whose kind equals it (repeatable)")
     p.add_argument("--jobs", type=int, default=1, help="cases run at once (default 1)")
     p.add_argument("--keep", action="store_true", help="keep every case's temporary directory")
-    p.add_argument("--json", metavar="OUT", help="also write the outcomes as JSON")
+    p.add_argument("--out", "--json", dest="out", metavar="PATH", help="also write the outcomes as JSON here (default: none)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     args = p.parse_args(argv)
     cases = select(args.only)
@@ -1501,8 +1503,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     elapsed = time.monotonic() - start
     print(f"{passed}/{len(outcomes)} handled clearly ({elapsed:.0f}s, --jobs {args.jobs})"
           + (f"; kept {work}" if args.keep else ""))
-    if args.json:
-        with open(args.json, "w") as f:
+    if args.out:
+        with open(args.out, "w") as f:
             json.dump({"passed": passed, "total": len(outcomes), "seconds": round(elapsed, 1), "jobs": args.jobs,
                        "cases": [dict(o.__dict__, tmp=o.tmp if args.keep else None) for o in outcomes]}, f, indent=2)
     return 0 if passed == len(outcomes) else 1

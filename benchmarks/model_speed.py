@@ -18,12 +18,12 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from typing import Dict, List, Sequence
 
+from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 DEFAULT_MODELS = [
     "ICNet-R50=configs/icnet/icnet_resnet50_vd_cityscapes_1024x1024_30k.yml",
@@ -94,7 +94,7 @@ def markdown(rows: List[Dict[str, object]], reference: str) -> str:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--models", nargs="+", default=DEFAULT_MODELS, metavar="NAME=CONFIG",
                    help="models to compare, each a display name and a config path")
     p.add_argument("--reference", default="ENCNet-R101", help="model the speed-up column divides by")
@@ -102,10 +102,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=2,
                    help="untimed passes per model, the MAC-counting pass included")
     p.add_argument("--repeats", type=int, default=5, help="timed passes per model (the median is reported)")
-    p.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="fp16: AMP O1, GPU only")
-    p.add_argument("--num_threads", type=int, default=None, help="CPU math threads (default: all cores)")
-    p.add_argument("--out", default=None, help="also write the rows as JSON here")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="fp16: AMP O1, GPU only (default: fp32)")
+    add_out_arg(p, "also write the rows as JSON here")
+    add_runtime_args(p)
     return p.parse_args(argv)
 
 
@@ -140,4 +139,4 @@ def main(argv=None) -> List[Dict[str, object]]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -15,35 +15,37 @@ import argparse
 import json
 import os
 import resource
+import runpy
 import statistics
-import sys
 import tempfile
 
+from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True)
-    p.add_argument("--iters", type=int, default=30)
-    p.add_argument("--skip", type=int, default=5, help="warm-up iterations left out of the averages")
-    p.add_argument("--batch_size", type=int, default=None)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--num_threads", type=int, default=None)
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
-    p.add_argument("--synthetic", action="store_true", help="train on generated data (images 512x256)")
-    p.add_argument("--opts", nargs="+", default=[])
-    p.add_argument("--out", default=None)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    p.add_argument("--config", required=True, help="training config (required)")
+    p.add_argument("--iters", type=int, default=30, help="iterations to run (default: 30)")
+    p.add_argument("--skip", type=int, default=5, help="warm-up iterations left out of the averages (default: 5)")
+    p.add_argument("--batch_size", type=int, default=None, help="batch size (default: the config's)")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"], help="(default: fp32)")
+    p.add_argument("--synthetic", action="store_true",
+                   help="train on generated data, images 512x256 (default: the config's dataset)")
+    p.add_argument("--opts", nargs="+", default=[], metavar="KEY=VALUE", help="config overrides (default: none)")
+    add_out_arg(p, "also write the result as JSON here")
+    add_runtime_args(p)
     args = p.parse_args(argv)
     if args.iters <= args.skip:
         raise SystemExit(f"--iters {args.iters} must exceed --skip {args.skip}")
-    import train as train_cli
+    # train.py is a script, not a module of the package: run its main() from the file.
+    train_main = runpy.run_path(os.path.join(REPO, "train.py"))["main"]
 
     with tempfile.TemporaryDirectory() as tmp:
         opts = list(args.opts)
         if args.synthetic:
-            from tools.generate_synthetic_cityscapes import generate
+            from paddleseg.datasets.synthetic import generate
             data = os.path.join(tmp, "data")
             generate(data, num_train=16, num_val=2, size=(512, 256), seed=0)
             opts += [f"train_dataset.dataset_root={data}", f"val_dataset.dataset_root={data}"]
@@ -56,7 +58,7 @@ def main(argv=None) -> dict:
             cli += ["--num_threads", str(args.num_threads)]
         if opts:
             cli += ["--opts", *opts]
-        summary = train_cli.main(cli)
+        summary = train_main(cli)
     import paddle
     steps = [e for e in summary["history"] if "ips" in e and e["iter"] > args.skip]
     on_gpu = paddle.get_device().startswith("gpu")
@@ -76,4 +78,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -21,11 +21,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
 
 
 def _build_ours(num_classes: int):
-    sys.path.insert(0, REPO)
     from paddleseg.models import ENCNet
     from paddleseg.models.backbones import ResNet101_vd
     from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss, SECrossEntropyLoss
@@ -68,9 +66,9 @@ def worker(args: argparse.Namespace) -> None:
     import numpy as np
     import paddle
 
-    if args.threads:
-        paddle.base.core.set_num_threads(args.threads)
-    paddle.set_device(args.device)
+    if args.num_threads:
+        paddle.base.core.set_num_threads(args.num_threads)
+    paddle.set_device(args.device)  # resolved by main(): never auto here
     paddle.seed(0)
     model, loss_fn = (_build_ours if args.impl == "ours" else _build_paddleseg)(args.num_classes)
     model.train()
@@ -97,7 +95,7 @@ def worker(args: argparse.Namespace) -> None:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"impl": args.impl, "median_s": float(np.median(times)), "times": times,
                       "peak_mb": peak_mb, "loss": loss_value,
-                      "omp": os.environ.get("OMP_NUM_THREADS"), "threads": args.threads}))
+                      "omp": os.environ.get("OMP_NUM_THREADS"), "threads": args.num_threads}))
 
 
 def run_child(python: str, impl: str, args: argparse.Namespace, threads: int, omp: str = None) -> dict:
@@ -107,7 +105,7 @@ def run_child(python: str, impl: str, args: argparse.Namespace, threads: int, om
         env["OMP_NUM_THREADS"] = omp
     else:
         env.pop("OMP_NUM_THREADS", None)
-    cmd = [python, os.path.abspath(__file__), "--worker", "--impl", impl, "--threads", str(threads),
+    cmd = [python, os.path.abspath(__file__), "--worker", "--impl", impl, "--num_threads", str(threads),
            "--warmup", str(args.warmup), "--iters", str(args.iters), "--crop", str(args.crop),
            "--batch_size", str(args.batch_size), "--device", args.device, "--num_classes", str(args.num_classes)]
     # run from a neutral directory so PaddleSeg's child cannot import this repo's package by accident
@@ -117,8 +115,22 @@ def run_child(python: str, impl: str, args: argparse.Namespace, threads: int, om
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def _worker_args(argv) -> argparse.Namespace:
+    """The child's flags (set by run_child). Plain argparse: PaddleSeg 2.8's venv runs this file too,
+    and its ``paddleseg`` package has no ``paddleseg.utils.cli``."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--worker", action="store_true")
+    p.add_argument("--impl", default="ours")
+    p.add_argument("--device", default="cpu")
+    for flag in ("--num_threads", "--warmup", "--iters", "--crop", "--batch_size", "--num_classes"):
+        p.add_argument(flag, type=int)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--paddleseg_python", default=None,
                    help="python of a venv with paddleseg==2.8.0 (--no-deps) + paddlepaddle; omit to time ours only")
     p.add_argument("--warmup", type=int, default=2)
@@ -126,16 +138,12 @@ def main() -> None:
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--batch_size", type=int, default=2)
     p.add_argument("--num_classes", type=int, default=19)
-    p.add_argument("--threads", type=int, default=None, help="our CPU thread count (default: all cores)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--json_out", default=None, help="also write the results here")
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--impl", default="ours", help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.worker:
-        worker(args)
-        return
-    threads = args.threads or len(os.sched_getaffinity(0))
+    add_out_arg(p, "also write the results as JSON here", "--json_out")
+    add_runtime_args(p)
+    args = p.parse_args(argv)
+    from paddleseg.utils.runtime import set_device
+    args.device = set_device(args.device)  # the children (and PaddleSeg's) need cpu or gpu[:N], not auto
+    threads = args.num_threads or len(os.sched_getaffinity(0))
     rows = [("ours", f"{threads} threads", run_child(sys.executable, "ours", args, threads))]
     if args.paddleseg_python:
         rows.append(("PaddleSeg 2.8", "default (OMP_NUM_THREADS=1)", run_child(args.paddleseg_python, "paddleseg", args, 0)))
@@ -148,10 +156,14 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for name, thr, r in rows:
         print(f"| {name} | {thr} | {r['median_s']:.2f} | {r['peak_mb']:.0f} | {r['median_s'] / base['median_s']:.2f}x |")
-    if args.json_out:
-        with open(args.json_out, "w") as f:
+    if args.out:
+        with open(args.out, "w") as f:
             json.dump([{"name": n, "threads": t, **r} for n, t, r in rows], f, indent=2)
 
 
 if __name__ == "__main__":
-    main()
+    if "--worker" in sys.argv[1:]:
+        worker(_worker_args(sys.argv[1:]))
+    else:
+        from paddleseg.utils.cli import run_cli
+        run_cli(main)

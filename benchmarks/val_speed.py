@@ -28,8 +28,9 @@ import sys
 import tempfile
 import time
 
+from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 DEFAULT_CONFIG = "configs/quickstart/encnet_resnet18_synthetic.yml"
 
 
@@ -114,7 +115,7 @@ def worker(args: argparse.Namespace) -> None:
 def run_child(impl: str, mode: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--impl", impl, "--mode", mode,
            "--config", args.config, "--data", args.data, "--device", args.device,
-           "--num_threads", str(args.num_threads), "--batch_size", str(args.batch_size), "--engine", args.engine,
+           *(["--num_threads", str(args.num_threads)] if args.num_threads else []), "--batch_size", str(args.batch_size), "--engine", args.engine,
            "--num_workers", str(args.num_workers), "--crops_per_batch", str(args.crops_per_batch),
            "--crop_size", *map(str, args.crop_size), "--stride", *map(str, args.stride)]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
@@ -124,7 +125,7 @@ def run_child(impl: str, mode: str, args: argparse.Namespace) -> dict:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--config", default=DEFAULT_CONFIG, help="model config (its model and val transforms)")
     p.add_argument("--num_images", type=int, default=8)
     p.add_argument("--size", type=int, nargs=2, default=[1024, 512], metavar=("W", "H"))
@@ -135,9 +136,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--stride", type=int, nargs=2, default=[384, 384], metavar=("W", "H"))
     p.add_argument("--crops_per_batch", type=int, default=4)
     p.add_argument("--engine", default="dygraph", choices=["dygraph", "inference"], help="our forward passes")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--num_threads", type=int, default=2)
-    p.add_argument("--out", default=None, help="also write the results as JSON here")
+    add_out_arg(p, "also write the results as JSON here")
+    add_runtime_args(p)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--impl", choices=["ours", "naive"], help=argparse.SUPPRESS)
     p.add_argument("--mode", choices=["whole", "slide"], help=argparse.SUPPRESS)
@@ -150,7 +150,7 @@ def main(argv=None) -> list:
     if args.worker:
         worker(args)
         return []
-    from tools.generate_synthetic_cityscapes import generate
+    from paddleseg.datasets.synthetic import generate
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -188,4 +188,4 @@ def main(argv=None) -> list:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -1,7 +1,6 @@
 """ResNet-vd backbones: PaddleSeg 2.8 checkpoint format, dilation behaviour, forward/backward."""
 import json
 import os
-import sys
 
 import numpy as np
 import paddle
@@ -11,8 +10,7 @@ from paddleseg.cvlibs import manager
 from paddleseg.models.backbones import ResNet_vd
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
-sys.path.insert(0, FIXTURES)
-from synthetic_weights import synthetic_state  # noqa: E402
+from fixtures.synthetic_weights import synthetic_state  # noqa: E402
 
 
 def named_shapes(model):

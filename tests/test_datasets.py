@@ -1,15 +1,10 @@
 """Tests for paddleseg.datasets: pairing, errors, label validation, val/train semantics."""
-import importlib.util
 import os
 import shutil
-import sys
 
 import cv2
 import numpy as np
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 import paddle  # noqa: E402
 
@@ -17,20 +12,13 @@ import paddleseg.transforms as T  # noqa: E402
 from paddleseg.cvlibs import manager  # noqa: E402
 from paddleseg.utils.errors import DataError  # noqa: E402
 from paddleseg.datasets import ADE20K, Cityscapes, Dataset  # noqa: E402
-
-
-def _load_generator():
-    spec = importlib.util.spec_from_file_location(
-        "generate_synthetic_cityscapes", os.path.join(ROOT, "tools", "generate_synthetic_cityscapes.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from paddleseg.datasets.synthetic import generate  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def synth_master(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("cityscapes_master"))
-    _load_generator().generate(root, num_train=4, num_val=3, size=(64, 32), seed=0)
+    generate(root, num_train=4, num_val=3, size=(64, 32), seed=0)
     return root
 
 

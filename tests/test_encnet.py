@@ -1,7 +1,6 @@
 """ENCNet: PaddleSeg 2.8 checkpoint format and numerical parity, outputs, aux head, export."""
 import json
 import os
-import sys
 
 import numpy as np
 import paddle
@@ -13,8 +12,7 @@ from paddleseg.models.backbones import ResNet18_vd, ResNet101_vd
 from paddleseg.utils.pretrained import load_pretrained_model
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
-sys.path.insert(0, FIXTURES)
-from synthetic_weights import synthetic_state  # noqa: E402
+from fixtures.synthetic_weights import synthetic_state  # noqa: E402
 from export_check import assert_static_matches_dynamic  # noqa: E402
 
 

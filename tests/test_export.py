@@ -22,7 +22,7 @@ from paddleseg.deploy.predictor import create_predictor, graph_has_interpolate, 
 from tools import export_onnx as export_onnx_cli
 from tools import infer as infer_cli
 from tools import predict as predict_cli
-from tools.generate_synthetic_cityscapes import generate
+from paddleseg.datasets.synthetic import generate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {"encnet": os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml"),

@@ -7,9 +7,7 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "benchmarks"))
-
-import fault_catalogue as fc  # noqa: E402
+from benchmarks import fault_catalogue as fc
 
 
 def test_catalogue_has_40_uniquely_named_cases_covering_every_issue_item():

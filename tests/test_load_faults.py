@@ -31,7 +31,7 @@ from paddleseg.utils.pretrained import (ARCHITECTURE_SIGNATURES, load_entire_mod
 from paddleseg.utils.visualize import prediction_names, save_prediction
 from tools import infer as infer_cli
 from tools import predict as predict_cli
-from tools.generate_synthetic_cityscapes import generate
+from paddleseg.datasets.synthetic import generate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENCNET = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")

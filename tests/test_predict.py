@@ -11,7 +11,7 @@ from paddleseg.datasets.cityscapes_labels import palette_array
 from paddleseg.utils.errors import UsageError, UserError
 from paddleseg.utils.visualize import colorize, default_palette
 from tools import predict
-from tools.generate_synthetic_cityscapes import generate
+from paddleseg.datasets.synthetic import generate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO, "configs", "icnet", "icnet_resnet18_vd_synthetic_quickstart.yml")
@@ -108,7 +108,7 @@ def test_engine_inference_writes_the_dygraph_masks(setup, tmp_path, monkeypatch)
 
 
 def test_a_latin1_image_list_is_an_error_naming_the_list_and_line(tmp_path):
-    from tools.predict import collect_images
+    from paddleseg.utils.visualize import collect_images
     from paddleseg.utils.errors import UsageError
     listing = tmp_path / "images.txt"
     listing.write_bytes("a.png\ncaf\xe9.png\n".encode("latin-1"))

@@ -2,6 +2,7 @@
 a broken step is logged as failed and fails the script; whole_infer runs from a given model without
 training and refuses clearly without one."""
 import json
+import runpy
 import os
 import shutil
 import subprocess
@@ -10,8 +11,8 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "test_tipc"))
-from tipc_config import parse  # noqa: E402
+# test_tipc/ is a folder of shell scripts, not a package (and its name is this module's): load by path.
+parse = runpy.run_path(os.path.join(REPO, "test_tipc", "tipc_config.py"))["parse"]
 
 MODELS = ["encnet", "icnet"]
 
@@ -168,8 +169,7 @@ def test_whole_infer_without_a_model_fails_clearly(tmp_path):
 
 
 def test_train_benchmark_reports_ips_and_memory(tmp_path):
-    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
-    import train_benchmark
+    from benchmarks import train_benchmark
     out = tmp_path / "bench.json"
     result = train_benchmark.main(["--config", "test_tipc/configs/icnet/icnet_resnet18_tipc.yml", "--iters", "3",
                                    "--skip", "1", "--synthetic", "--num_threads", "2", "--out", str(out)])

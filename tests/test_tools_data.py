@@ -1,28 +1,16 @@
-"""Tests for tools/generate_synthetic_cityscapes.py and tools/convert_cityscapes.py."""
+"""Tests for paddleseg.datasets.synthetic, paddleseg.datasets.cityscapes_convert and their tools/ CLIs."""
 import glob
-import importlib.util
 import os
 import re
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "tools", name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # so multiprocessing can pickle its functions by name
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load("generate_synthetic_cityscapes")
-conv = _load("convert_cityscapes")
+from paddleseg.datasets import synthetic as gen
+from paddleseg.datasets import cityscapes_convert as conv
+from tools import convert_cityscapes as conv_cli
+from tools import generate_synthetic_cityscapes as gen_cli
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +105,7 @@ def test_converter_errors_and_help(tmp_path, capsys):
     cv2.imwrite(str(bad), np.zeros((4, 4, 3), np.uint8) + np.array([1, 2, 3], np.uint8))
     with pytest.raises(ValueError, match="x_gtFine_labelIds.png"):
         conv.convert_label(str(bad))
-    for module in (conv, gen):
+    for module in (conv_cli, gen_cli):
         with pytest.raises(SystemExit) as exit_info:
             module.main(["--help"])
         assert exit_info.value.code == 0
@@ -125,7 +113,7 @@ def test_converter_errors_and_help(tmp_path, capsys):
 
 
 def test_generator_cli(tmp_path, capsys):
-    gen.main(["--out", str(tmp_path / "cli"), "--train", "2", "--val", "1", "--size", "64", "32"])
+    gen_cli.main(["--out", str(tmp_path / "cli"), "--train", "2", "--val", "1", "--size", "64", "32"])
     out = capsys.readouterr().out
     assert "train: 2 images" in out and "val: 1 images" in out
     assert len(glob.glob(str(tmp_path / "cli" / "leftImg8bit" / "val" / "*" / "*.png"))) == 1

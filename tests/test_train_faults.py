@@ -23,7 +23,7 @@ from paddleseg.utils import checkpoint as ckpt
 from paddleseg.utils.cli import run_cli
 from paddleseg.utils.errors import CheckpointError, UserError
 from paddleseg.utils.run_lock import LOCK_NAME, SaveDirInUseError, SaveDirLock
-from tools.generate_synthetic_cityscapes import generate
+from paddleseg.datasets.synthetic import generate
 
 QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")
 
@@ -290,7 +290,6 @@ def test_sigterm_to_the_process_group_with_loader_workers_still_checkpoints(tiny
 
 SLOW_SAVE = """
 import os, sys, time
-sys.path.insert(0, {repo!r})
 from paddleseg.utils import checkpoint as ckpt
 def stuck_save(*args, **kwargs):
     open({ready!r}, "w").close()

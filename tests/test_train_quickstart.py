@@ -6,7 +6,7 @@ import pytest
 
 import train as train_cli
 import val as val_cli
-from tools.generate_synthetic_cityscapes import generate
+from paddleseg.datasets.synthetic import generate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")

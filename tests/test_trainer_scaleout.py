@@ -12,7 +12,7 @@ import pytest
 
 import train as train_cli
 from tiny_training import REPO, make_trainer, parameters
-from tools.generate_synthetic_cityscapes import generate
+from paddleseg.datasets.synthetic import generate
 
 QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")
 
@@ -93,7 +93,6 @@ def test_mixed_precision_code_path_runs_on_cpu(tmp_path, capsys):
 # SIGKILL it exactly there.
 KILLABLE = r'''
 import os, sys, time
-sys.path.insert(0, {repo!r})
 import paddleseg.utils.checkpoint as ckpt
 original = ckpt._write_dir_atomically
 count = [0]

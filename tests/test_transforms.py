@@ -1,13 +1,9 @@
 """Tests for paddleseg.transforms: maths, label handling, alignment, trans_info, errors."""
 import inspect
-import os
-import sys
 
 import cv2
 import numpy as np
 import pytest
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import paddleseg.transforms as T  # noqa: E402
 from paddleseg.cvlibs import manager  # noqa: E402

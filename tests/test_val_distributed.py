@@ -11,7 +11,7 @@ import pytest
 
 import val as val_cli
 from paddleseg.cvlibs import Config, SegBuilder
-from tools.generate_synthetic_cityscapes import generate
+from paddleseg.datasets.synthetic import generate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO, "configs", "icnet", "icnet_resnet18_vd_synthetic_quickstart.yml")

@@ -16,7 +16,6 @@ argmax; it applies no softmax. The flip case only matches if val.py fuses passes
 import hashlib
 import json
 import os
-import sys
 import zipfile
 
 import paddle
@@ -27,8 +26,7 @@ import val as val_cli
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 FIXTURES = os.path.join(HERE, "fixtures")
-sys.path.insert(0, FIXTURES)
-from synthetic_weights import synthetic_state  # noqa: E402
+from fixtures.synthetic_weights import synthetic_state  # noqa: E402
 
 REFERENCE = os.path.join(FIXTURES, "paddleseg_val_parity.json")
 PDPARAMS = os.path.join(FIXTURES, "paddleseg_encnet_r18_val.pdparams")

@@ -9,8 +9,6 @@ import paddle
 import paddle.nn as nn
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
 
 from paddleseg.core.train import Trainer  # noqa: E402
 from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss  # noqa: E402

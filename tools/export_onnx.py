@@ -2,7 +2,7 @@
 
     pip install paddle2onnx onnxruntime        # optional extra: pip install -e ".[onnx]"
     python export.py --config CFG --model_path M --save_dir out/export --output_op none --input_shape 1 3 1024 2048
-    python tools/export_onnx.py --deploy_config out/export/deploy.yaml --save_file out/model.onnx
+    python tools/export_onnx.py --config out/export/deploy.yaml --out out/model.onnx
 
 paddle2onnx 2.1 facts handled here: it is run with ``--optimize_tool None`` (its default optimiser
 tries to pip-install packages at run time), in a subprocess (adaptive pooling to sizes > 1 on a
@@ -23,12 +23,8 @@ import shutil
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-
-from paddleseg.utils.cli import add_debug_arg, run_cli  # noqa: E402
-from paddleseg.utils.errors import UsageError, UserError  # noqa: E402
+from paddleseg.utils.cli import HelpFormatter, add_debug_arg, add_out_arg, run_cli
+from paddleseg.utils.errors import UsageError, UserError
 
 
 # Ops with an ``adaptive`` attribute (measured, Paddle 3.3): ``F.adaptive_avg_pool2d`` lowers to ``pool2d``
@@ -131,11 +127,13 @@ def has_adaptive_pooling(model_file: str) -> bool:
 
 
 def main(argv=None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--deploy_config", required=True, help="deploy.yaml written by export.py")
-    p.add_argument("--save_file", required=True, help="ONNX file to write")
-    p.add_argument("--opset_version", type=int, default=11)
-    p.add_argument("--skip_check", action="store_true", help="do not compare with Paddle Inference")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    p.add_argument("--config", "--deploy_config", dest="config", required=True,
+                   help="deploy.yaml written by export.py (required)")
+    add_out_arg(p, "ONNX file to write", "--save_file", required=True)
+    p.add_argument("--opset_version", type=int, default=11, help="ONNX opset (default: 11)")
+    p.add_argument("--skip_check", action="store_true",
+                   help="do not compare with Paddle Inference (default: compare)")
     add_debug_arg(p)
     args = p.parse_args(argv)
 
@@ -143,7 +141,7 @@ def main(argv=None) -> str:
     from paddleseg.deploy.deploy_config import DeployConfig
     from paddleseg.deploy.predictor import create_predictor, run_predictor
 
-    deploy = DeployConfig(args.deploy_config)
+    deploy = DeployConfig(args.config)
     shape = list(deploy.input_shape or [-1, 3, -1, -1])
     # Checked before looking for the converter: the model, not the installation, is what is wrong.
     if any(v == -1 for v in shape[2:]) and has_adaptive_pooling(deploy.model_file):
@@ -156,17 +154,17 @@ def main(argv=None) -> str:
                          "(or pip install -e \".[onnx]\")")
     cmd = [converter, "--model_dir", os.path.dirname(deploy.model_file),
            "--model_filename", os.path.basename(deploy.model_file),
-           "--params_filename", os.path.basename(deploy.params_file), "--save_file", args.save_file,
+           "--params_filename", os.path.basename(deploy.params_file), "--save_file", args.out,
            "--opset_version", str(args.opset_version), "--optimize_tool", "None"]
     run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode != 0 or not os.path.isfile(args.save_file):
+    if run.returncode != 0 or not os.path.isfile(args.out):
         raise UserError(f"paddle2onnx failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-3000:]}")
-    print(f"Wrote {args.save_file}")
+    print(f"Wrote {args.out}")
     if not args.skip_check:
         import onnxruntime
         fixed = [1 if v == -1 else v for v in shape[:2]] + [256 if v == -1 else v for v in shape[2:]]
         x = np.random.RandomState(0).standard_normal(fixed).astype("float32")
-        sess = onnxruntime.InferenceSession(args.save_file, providers=["CPUExecutionProvider"])
+        sess = onnxruntime.InferenceSession(args.out, providers=["CPUExecutionProvider"])
         got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
         want = run_predictor(create_predictor(deploy.model_file, deploy.params_file, use_onednn=False), x)[0]
         if deploy.output_op == "argmax":
@@ -180,7 +178,7 @@ def main(argv=None) -> str:
         if not ok:
             raise UserError(f"ONNX model disagrees with Paddle Inference on a {fixed} input: {detail}")
         print(f"ONNX check passed on a {fixed} input: {detail}")
-    return args.save_file
+    return args.out
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Run an exported model with Paddle Inference.
 
     python tools/infer.py --config out/export/deploy.yaml --image_path IMG_OR_DIR_OR_LIST --save_dir out/pred
-        [--device cpu|gpu] [--use_trt] [--precision fp32|fp16] [--batch_size N] [--cpu_threads N] [--benchmark]
+        [--device cpu|gpu] [--use_trt] [--precision fp32|fp16] [--batch_size N] [--num_threads N] [--benchmark]
 
 Writes, like tools/predict.py and with its names (the image's path relative to the folder or to the
 list's common parent folder; see tools/predict.py), ``label_prediction/`` (class ids),
@@ -13,52 +13,34 @@ postprocess latency percentiles after warm-up runs.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from typing import Dict, List
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-
-from paddleseg.utils.cli import add_debug_arg, run_cli  # noqa: E402
-from paddleseg.utils.errors import DataError, UsageError, UserError  # noqa: E402
+from paddleseg.utils.cli import HelpFormatter, add_onednn_arg, add_out_arg, add_runtime_args, parse_bool, run_cli
+from paddleseg.utils.errors import DataError, UsageError, UserError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True, help="deploy.yaml written by export.py")
-    p.add_argument("--image_path", required=True, help="an image, a folder of images or a .txt list")
-    p.add_argument("--save_dir", default="output/infer", help="where the masks go")
-    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
-    p.add_argument("--cpu_threads", type=int, default=None, help="CPU math threads (default: all cores)")
-    p.add_argument("--no_onednn", action="store_true", help="CPU: plain kernels instead of oneDNN")
-    p.add_argument("--enable_mkldnn", type=_bool, default=True, metavar="True|False",
-                   help="CPU: oneDNN on or off (TIPC's spelling; --no_onednn also turns it off)")
-    p.add_argument("--use_trt", type=_bool, nargs="?", const=True, default=False, metavar="True|False",
-                   help="GPU: TensorRT subgraphs")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="GPU precision")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    p.add_argument("--config", "--deploy_config", dest="config", required=True,
+                   help="deploy.yaml written by export.py (required; alias --deploy_config)")
+    p.add_argument("--image_path", required=True, help="an image, a folder of images or a .txt list (required)")
+    p.add_argument("--save_dir", default="output/infer", help="where the masks go (default: output/infer)")
+    p.add_argument("--use_trt", type=parse_bool, nargs="?", const=True, default=False, metavar="True|False",
+                   help="GPU: TensorRT subgraphs (default: False)")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="GPU precision (default: fp32)")
     p.add_argument("--trt_shape_range", type=int, nargs=4, default=None, metavar=("MIN_H", "MIN_W", "MAX_H", "MAX_W"),
                    help="TensorRT dynamic-shape range (default: the first image's size)")
-    p.add_argument("--batch_size", type=int, default=1)
-    p.add_argument("--benchmark", type=_bool, nargs="?", const=True, default=False, metavar="True|False",
-                   help="time warm-up and repeated runs, print percentiles")
-    p.add_argument("--save_log_path", default=None, help="also write the benchmark figures as JSON here")
-    p.add_argument("--model_name", default=None, help="a name for the log lines (TIPC passes one)")
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=10)
-    add_debug_arg(p)
+    p.add_argument("--batch_size", type=int, default=1, help="images of equal size run together (default: 1)")
+    p.add_argument("--benchmark", type=parse_bool, nargs="?", const=True, default=False, metavar="True|False",
+                   help="time warm-up and repeated runs, print percentiles (default: False)")
+    add_out_arg(p, "also write the benchmark figures as JSON here", "--save_log_path")
+    p.add_argument("--model_name", default=None, help="a name for the log lines (TIPC passes one; default: none)")
+    p.add_argument("--warmup", type=int, default=2, help="--benchmark: untimed runs first (default: 2)")
+    p.add_argument("--repeats", type=int, default=10, help="--benchmark: timed runs (default: 10)")
+    add_onednn_arg(p)
+    add_runtime_args(p)
     return p.parse_args(argv)
-
-
-def _bool(text: str) -> bool:
-    value = str(text).strip().lower()
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
 
 
 def _percentiles(values: List[float]) -> str:
@@ -77,9 +59,8 @@ def main(argv=None) -> Dict[str, object]:
     from paddleseg.transforms import Compose
     from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
-    from paddleseg.utils.runtime import default_num_threads
-    from paddleseg.utils.visualize import default_palette, prediction_names, save_prediction
-    from tools.predict import collect_images
+    from paddleseg.utils.runtime import default_num_threads, set_device
+    from paddleseg.utils.visualize import collect_images, default_palette, prediction_names, save_prediction
 
     if args.batch_size < 1:
         raise UsageError(f"--batch_size must be >= 1, got {args.batch_size}")
@@ -105,9 +86,11 @@ def main(argv=None) -> Dict[str, object]:
             h0 = h1 = first.shape[1]
             w0 = w1 = first.shape[2]
         trt_range = ([1, 3, h0, w0], [args.batch_size, 3, h1, w1])
-    predictor = create_predictor(deploy.model_file, deploy.params_file, device=args.device,
-                                 cpu_threads=args.cpu_threads or default_num_threads(),
-                                 use_onednn=args.enable_mkldnn and not args.no_onednn, use_trt=args.use_trt,
+    device = set_device(args.device)  # auto -> gpu or cpu; gpu:N -> card N
+    predictor = create_predictor(deploy.model_file, deploy.params_file, device=device,
+                                 gpu_id=int(device.split(":")[1]) if ":" in device else 0,
+                                 cpu_threads=args.num_threads or default_num_threads(),
+                                 use_onednn=args.onednn, use_trt=args.use_trt,
                                  precision=args.precision,
                                  trt_min_shape=trt_range[0] if trt_range else None,
                                  trt_max_shape=trt_range[1] if trt_range else None)
@@ -169,10 +152,10 @@ def main(argv=None) -> Dict[str, object]:
             runs.append(time.perf_counter() - start)
         result["benchmark"] = {"inference_s": runs, "preprocess_s": times["preprocess"],
                                "postprocess_s": times["postprocess"]}
-        if args.save_log_path and args.save_log_path != "null":
+        if args.out and args.out != "null":
             import json
             from paddleseg.utils.fileio import atomic_output
-            with atomic_output(args.save_log_path, "w") as f:
+            with atomic_output(args.out, "w") as f:
                 json.dump({"model_name": args.model_name, **result["benchmark"]}, f, indent=2)
         logger.info(f"[BENCHMARK] {args.model_name or ''} input {list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
                     f"inference {_percentiles(runs)}; per batch during the pass: preprocess "

@@ -10,19 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-
-from paddleseg.utils.cli import add_debug_arg, run_cli  # noqa: E402
-from paddleseg.utils.errors import UsageError, UserError  # noqa: E402
-from paddleseg.utils.fileio import write_image  # noqa: E402
+from paddleseg.utils.cli import HelpFormatter, add_debug_arg, run_cli
+from paddleseg.utils.errors import UsageError, UserError
 
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]  # RGB
 
@@ -97,11 +91,13 @@ def plot(series: Dict[str, List[Tuple[int, float]]]) -> np.ndarray:
 
 
 def main(argv=None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("log", help="train_log.jsonl written by train.py")
     p.add_argument("--out", default=None, help="PNG to write (default: curves.png beside the log)")
     add_debug_arg(p)
     args = p.parse_args(argv)
+    from paddleseg.utils.fileio import write_image
+
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.log)), "curves.png")
     write_image(out, plot(read_log(args.log)))
     print(f"Wrote {out}")

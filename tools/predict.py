@@ -20,49 +20,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from typing import List, Tuple
+from typing import List
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-
-from paddleseg.utils.cli import add_common_args, run_cli  # noqa: E402
-from paddleseg.utils.errors import DataError, UsageError, UserError  # noqa: E402
-from paddleseg.utils.fileio import read_utf8_text  # noqa: E402
-from paddleseg.utils.infer_cli import add_infer_args, infer_overrides  # noqa: E402
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-
-
-def collect_images(image_path: str) -> Tuple[List[str], str]:
-    """(image paths, the folder output names are made relative to: the folder given, the common
-    parent folder of a list's images, or a single image's folder)."""
-    if os.path.isdir(image_path):
-        found = sorted(os.path.join(root, name) for root, _, names in os.walk(image_path) for name in names
-                       if name.lower().endswith(IMAGE_EXTENSIONS))
-        if not found:
-            raise UsageError(f"--image_path {image_path}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
-        return found, image_path
-    if not os.path.isfile(image_path):
-        raise UsageError(f"--image_path {image_path} does not exist")
-    if image_path.lower().endswith(".txt"):
-        base = os.path.dirname(os.path.abspath(image_path))
-        try:
-            lines = read_utf8_text(image_path).splitlines()
-        except ValueError as e:
-            raise UsageError(f"--image_path {e}") from None
-        items = [line.split()[0] for line in lines if line.strip()]
-        paths = [item if os.path.isabs(item) else os.path.join(base, item) for item in items]
-        if not paths:
-            raise UsageError(f"--image_path {image_path}: the list is empty")
-        return paths, os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
-    return [image_path], os.path.dirname(os.path.abspath(image_path))
-
+from paddleseg.utils.cli import HelpFormatter, add_common_args, run_cli
+from paddleseg.utils.errors import DataError, UsageError, UserError
+from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(p)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    add_common_args(p, workers=False)  # images are read one by one
     p.add_argument("--model_path", required=True, help="model.pdparams or a directory holding one")
     p.add_argument("--image_path", required=True, help="an image, a folder of images or a .txt list")
     p.add_argument("--save_dir", default="output/result", help="where the masks go (default output/result)")
@@ -86,7 +52,7 @@ def main(argv=None) -> List[str]:
     from paddleseg.utils import logger
     from paddleseg.utils.pretrained import load_trained_model
     from paddleseg.utils.runtime import setup_runtime
-    from paddleseg.utils.visualize import palette_for, prediction_names, save_prediction
+    from paddleseg.utils.visualize import collect_images, palette_for, prediction_names, save_prediction
 
     images, base = collect_images(args.image_path)
     names = dict(zip(images, prediction_names(images, base)))

@@ -7,20 +7,18 @@ With ``--show_source`` every key is listed with the file (or ``--opts``) that de
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+from paddleseg.utils.cli import HelpFormatter, add_debug_arg, run_cli
+from paddleseg.utils.errors import UsageError
 
-from paddleseg.cvlibs.config import Config  # noqa: E402
-from paddleseg.utils.cli import add_debug_arg, run_cli  # noqa: E402
-from paddleseg.utils.errors import UsageError  # noqa: E402
+if TYPE_CHECKING:
+    from paddleseg.cvlibs.config import Config
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(formatter_class=HelpFormatter, description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="the YAML config file")
     parser.add_argument("--opts", nargs="+", default=None, metavar="KEY=VALUE",
                         help="overrides such as model.backbone.output_stride=16")
@@ -41,6 +39,8 @@ def render_sources(cfg: Config) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     """Print the merged config; return 0. A bad config raises ConfigError (exit 2 under run_cli)."""
     args = parse_args(argv)
+    from paddleseg.cvlibs.config import Config
+
     try:
         cfg = Config(args.config, opts=args.opts)
     except FileNotFoundError as e:

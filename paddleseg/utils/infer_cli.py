@@ -9,16 +9,16 @@ def add_infer_args(parser: argparse.ArgumentParser, aug_flag: str = "--aug_eval"
     """PaddleSeg's flags; each defaults to None so a config's ``test_config`` value shows through."""
     g = parser.add_argument_group("inference (override the config's test_config)")
     g.add_argument(aug_flag, dest="aug", action="store_true", default=None,
-                   help="augmented inference: average over --scales and the chosen flips")
-    g.add_argument("--scales", type=float, nargs="+", default=None, help="scale factors, e.g. 0.75 1.0 1.25")
-    g.add_argument("--flip_horizontal", action="store_true", default=None, help="add horizontally flipped passes")
-    g.add_argument("--flip_vertical", action="store_true", default=None, help="add vertically flipped passes")
+                   help="augmented inference: average over --scales and the chosen flips (default: the config's test_config)")
+    g.add_argument("--scales", type=float, nargs="+", default=None, help="scale factors, e.g. 0.75 1.0 1.25 (default: the config's test_config)")
+    g.add_argument("--flip_horizontal", action="store_true", default=None, help="add horizontally flipped passes (default: the config's test_config)")
+    g.add_argument("--flip_vertical", action="store_true", default=None, help="add vertically flipped passes (default: the config's test_config)")
     g.add_argument("--fuse", choices=["prob", "logit"], default=None,
                    help="average logits (default, as PaddleSeg) or softmax probabilities (as mmseg) over "
                         "augmented passes")
-    g.add_argument("--is_slide", action="store_true", default=None, help="sliding-window inference")
-    g.add_argument("--crop_size", type=int, nargs=2, default=None, metavar=("W", "H"), help="slide window size")
-    g.add_argument("--stride", type=int, nargs=2, default=None, metavar=("W", "H"), help="slide window step")
+    g.add_argument("--is_slide", action="store_true", default=None, help="sliding-window inference (default: the config's test_config)")
+    g.add_argument("--crop_size", type=int, nargs=2, default=None, metavar=("W", "H"), help="slide window size (default: the config's test_config)")
+    g.add_argument("--stride", type=int, nargs=2, default=None, metavar=("W", "H"), help="slide window step (default: the config's test_config)")
     g.add_argument("--crops_per_batch", type=int, default=None,
                    help="slide windows run through the model together (default 4)")
     g.add_argument("--engine", default="dygraph", choices=["dygraph", "inference"],

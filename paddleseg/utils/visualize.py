@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from .errors import UsageError
-from .fileio import write_image
+from .fileio import read_utf8_text, write_image
 
 
 def default_palette(num_colors: int = 256) -> np.ndarray:
@@ -45,6 +45,34 @@ def overlay(image_rgb: np.ndarray, color_rgb: np.ndarray, weight: float = 0.6) -
 def write_rgb(path: str, rgb: np.ndarray) -> None:
     """Write an RGB array atomically (OpenCV encodes BGR); a failed write is a UserError naming it."""
     write_image(path, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def collect_images(image_path: str) -> Tuple[List[str], str]:
+    """(image paths, the folder output names are made relative to: the folder given, the common
+    parent folder of a list's images, or a single image's folder)."""
+    if os.path.isdir(image_path):
+        found = sorted(os.path.join(root, name) for root, _, names in os.walk(image_path) for name in names
+                       if name.lower().endswith(IMAGE_EXTENSIONS))
+        if not found:
+            raise UsageError(f"--image_path {image_path}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
+        return found, image_path
+    if not os.path.isfile(image_path):
+        raise UsageError(f"--image_path {image_path} does not exist")
+    if image_path.lower().endswith(".txt"):
+        base = os.path.dirname(os.path.abspath(image_path))
+        try:
+            lines = read_utf8_text(image_path).splitlines()
+        except ValueError as e:
+            raise UsageError(f"--image_path {e}") from None
+        items = [line.split()[0] for line in lines if line.strip()]
+        paths = [item if os.path.isabs(item) else os.path.join(base, item) for item in items]
+        if not paths:
+            raise UsageError(f"--image_path {image_path}: the list is empty")
+        return paths, os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
+    return [image_path], os.path.dirname(os.path.abspath(image_path))
 
 
 def prediction_names(paths: Sequence[str], base: str) -> List[str]:
