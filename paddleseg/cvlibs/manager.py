@@ -3,14 +3,33 @@
 Every buildable class (model, backbone, dataset, transform, loss, optimizer) registers itself
 in one of the managers below with ``@manager.MODELS.add_component``. The config layer looks a
 YAML ``type:`` up here; an unknown name raises ``KeyError`` listing the closest registered names.
+
+The packages whose classes register themselves are imported on the first lookup in any registry
+(:func:`load_components`), so importing a light module (the CLI helpers) never pulls in Paddle,
+and a registry is never seen half-filled whichever module was imported first.
 """
 from __future__ import annotations
 
+import importlib
 from typing import Callable, Dict, List, Sequence, TypeVar, Union
 
 from .errors import close_matches, did_you_mean
 
 T = TypeVar("T")
+
+# The packages whose modules register components, in the order they are imported.
+COMPONENT_PACKAGES = ("paddleseg.models", "paddleseg.datasets", "paddleseg.transforms", "paddleseg.optimizers")
+_loaded = False
+
+
+def load_components() -> None:
+    """Import :data:`COMPONENT_PACKAGES` once (their imports fill the registries)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True      # first: the imports below register into the managers, which call us back
+    for package in COMPONENT_PACKAGES:
+        importlib.import_module(package)
 
 
 class ComponentManager:
@@ -25,16 +44,16 @@ class ComponentManager:
         self._components_dict: Dict[str, Callable] = {}
 
     def __len__(self) -> int:
-        return len(self._components_dict)
+        return len(self.components_dict)
 
     def __repr__(self) -> str:
-        return f"{self._name or self.__class__.__name__}:{list(self._components_dict)}"
+        return f"{self._name or self.__class__.__name__}:{list(self.components_dict)}"
 
     def __contains__(self, item: str) -> bool:
-        return item in self._components_dict
+        return item in self.components_dict
 
     def __getitem__(self, item: str) -> Callable:
-        if item not in self._components_dict:
+        if item not in self.components_dict:
             raise KeyError(self.unknown_message(item))
         return self._components_dict[item]
 
@@ -44,16 +63,18 @@ class ComponentManager:
 
     @property
     def components_dict(self) -> Dict[str, Callable]:
+        """Every registered component (importing the registering packages on first use)."""
+        load_components()
         return self._components_dict
 
     def close_matches(self, item: str, n: int = 3) -> List[str]:
         """Registered names that look like ``item`` (case-insensitive), best first."""
-        return close_matches(item, self._components_dict, n=n)
+        return close_matches(item, self.components_dict, n=n)
 
     def unknown_message(self, item: str) -> str:
         """``'X' is not a registered models; did you mean ...?`` (or the registered names)."""
-        hint = did_you_mean(item, self._components_dict, clause=True) or \
-            f"; registered: {sorted(self._components_dict)}"
+        hint = did_you_mean(item, self.components_dict, clause=True) or \
+            f"; registered: {sorted(self.components_dict)}"
         return f"'{item}' is not a registered {self._name or 'component'}{hint}"
 
     def _add_single_component(self, component: T) -> T:
