@@ -27,15 +27,16 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import numpy as np
 import paddle
-import paddle.distributed as dist
 
 from ..utils import checkpoint as ckpt
 from ..utils import logger
 from ..utils.timer import TimeAverager, format_eta
+from .ranks import mean_over_ranks
 from .val import evaluate
 from .vdl_images import log_predictions
 
 if TYPE_CHECKING:
+    from .settings import TrainSettings
     from .train import Trainer
 
 
@@ -78,15 +79,6 @@ class HookBase:
         pass
 
 
-def _mean_over_ranks(values: np.ndarray) -> np.ndarray:
-    world = dist.get_world_size()
-    if world == 1:
-        return values
-    tensor = paddle.to_tensor(values.astype("float32"))
-    dist.all_reduce(tensor)
-    return tensor.numpy().astype(np.float64) / world
-
-
 class ConsoleLogHook(HookBase):
     """Every ``log_iters`` steps (and at the last): the PaddleSeg ``[TRAIN]`` line, losses averaged
     over the window and the ranks, and a log record for the JSONL log and VisualDL."""
@@ -112,7 +104,7 @@ class ConsoleLogHook(HookBase):
             self.reader_time.reset()
 
     def _log(self, trainer: "Trainer", lr: float) -> None:
-        avg = _mean_over_ranks(self.loss_sums / max(self.count, 1))   # a collective: every rank calls it
+        avg = mean_over_ranks(self.loss_sums / max(self.count, 1))   # a collective: every rank calls it
         if not trainer.is_main:
             return
         eta = format_eta((trainer.iters - trainer.iter) * sum(self.recent) / max(len(self.recent), 1))
@@ -260,3 +252,14 @@ class VisualDLHook(HookBase):
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+
+
+def default_hooks(settings: "TrainSettings", val_dataset: Optional[paddle.io.Dataset]) -> List[HookBase]:
+    """The built-in behaviour, in order: console/JSONL log, evaluation, checkpoints, VisualDL."""
+    hooks: List[HookBase] = [ConsoleLogHook(settings.log_iters)]
+    if settings.do_eval and val_dataset is not None:
+        hooks.append(EvalHook(val_dataset))
+    hooks += [CheckpointHook(), JsonlLogHook()]
+    if settings.use_vdl:
+        hooks.append(VisualDLHook(val_dataset if settings.do_eval else None))
+    return hooks

@@ -16,7 +16,6 @@ import os
 import random
 import signal
 import time
-from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
@@ -25,65 +24,15 @@ import paddle.distributed as dist
 
 from ..utils import checkpoint as ckpt
 from ..utils import logger
-from ..utils.errors import UserError
-from ..utils.run_lock import SaveDirLock
 from ..utils.timer import Stopwatch
 from .amp import MixedPrecision
 from .data import build_train_loader
-from .hooks import (CheckpointHook, ConsoleLogHook, EvalHook, HookBase, JsonlLogHook, LogRecord, StepInfo,
-                    VisualDLHook)
-from .infer import InferOptions
+from .hooks import HookBase, LogRecord, StepInfo, default_hooks
+from .ranks import any_rank, lock_save_dir
+from .settings import TrainSettings
 from .signals import StopOnSignal, TrainingInterrupted
 
 __all__ = ["TrainSettings", "Trainer", "TrainingInterrupted", "train"]
-
-
-@dataclass
-class TrainSettings:
-    """How to train (everything but the model, data, optimizer, losses and scheduler).
-
-    ``save_dir`` receives ``iter_N/``, ``best_model/`` and ``train_log.jsonl``; ``batch_size`` is per
-    rank and per micro-batch; ``save_interval`` is also the evaluation interval; ``resume_model`` is
-    an ``iter_N`` directory or ``auto`` (the newest complete one in save_dir); ``seed`` (drawn at
-    random and kept in checkpoints when None) fixes the data order and augmentation;
-    ``precision`` / ``amp_level``: see :mod:`paddleseg.core.amp`; ``accumulate_steps``
-    micro-batches make one optimizer step; ``eval_options`` are the inference settings of the
-    periodic evaluation; ``resume_command`` is printed when a signal stops the run;
-    ``to_static`` trains through ``paddle.jit.to_static`` (the config's ``to_static_training``).
-    """
-    save_dir: str = "output"
-    iters: int = 10000
-    batch_size: int = 2
-    save_interval: int = 1000
-    log_iters: int = 10
-    num_workers: int = 0
-    keep_checkpoint_max: int = 5
-    do_eval: bool = False
-    use_vdl: bool = False
-    seed: Optional[int] = None
-    precision: str = "fp32"
-    amp_level: str = "O1"
-    accumulate_steps: int = 1
-    resume_model: Optional[str] = None
-    eval_options: Optional[InferOptions] = None
-    resume_command: Optional[str] = None
-    to_static: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("iters", "batch_size", "accumulate_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-
-
-def default_hooks(settings: TrainSettings, val_dataset: Optional[paddle.io.Dataset]) -> List[HookBase]:
-    """The built-in behaviour, in order: console/JSONL log, evaluation, checkpoints, VisualDL."""
-    hooks: List[HookBase] = [ConsoleLogHook(settings.log_iters)]
-    if settings.do_eval and val_dataset is not None:
-        hooks.append(EvalHook(val_dataset))
-    hooks += [CheckpointHook(), JsonlLogHook()]
-    if settings.use_vdl:
-        hooks.append(VisualDLHook(val_dataset if settings.do_eval else None))
-    return hooks
 
 
 class Trainer:
@@ -175,29 +124,12 @@ class Trainer:
             NonFiniteError: the loss or the weights became NaN/Inf (nothing was written after it).
             TrainingInterrupted: SIGTERM / SIGINT; a checkpoint of the last finished step was written.
         """
-        lock = self._lock_save_dir()
+        lock = lock_save_dir(self.save_dir, self.is_main)
         try:
             with StopOnSignal(on_exit_now=lock.release) as stop:
                 return self._run(stop)
         finally:
             lock.release()
-
-    def _lock_save_dir(self) -> SaveDirLock:
-        """Rank 0 locks save_dir; every rank fails together when it cannot."""
-        lock = SaveDirLock(self.save_dir)
-        refused = None
-        if self.is_main:
-            try:
-                os.makedirs(self.save_dir, exist_ok=True)
-                lock.acquire()
-            except UserError as err:
-                refused = err
-            except OSError as err:      # a file in the way, a read-only or full file system
-                refused = UserError(f"cannot use save_dir {self.save_dir}: {err.strerror or err}"
-                                    f"{f' ({err.filename})' if err.filename else ''}; choose another --save_dir")
-        if self._any_rank([float(refused is not None)])[0]:
-            raise refused or UserError(f"rank 0 could not lock save_dir {self.save_dir} (see its log)")
-        return lock
 
     def _run(self, stop: StopOnSignal) -> Dict[str, Any]:
         self._resume()
@@ -320,23 +252,15 @@ class Trainer:
         where = f"is {newest}" if newest else f"would be in {self.save_dir} (none was written yet)"
         return f"Nothing was written after it: the last good checkpoint {where}"
 
-    def _any_rank(self, flags: List[float]) -> List[float]:
-        """Element-wise maximum of ``flags`` over the ranks, so that every rank takes the same decision."""
-        if self.world_size == 1:
-            return flags
-        tensor = paddle.to_tensor(np.asarray(flags, dtype="float32"))
-        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
-        return [float(v) for v in tensor.numpy()]
-
     def _check_step(self, stop: StopOnSignal) -> int:
         """After each optimizer step: stop with :class:`NonFiniteError` if a weight or buffer became
         NaN/Inf (a cheap screen, confirmed tensor by tensor), and return the signal number all ranks
         agreed to stop on (0: go on). One small all_reduce per step under data parallel."""
         suspect = not ckpt.probably_finite(self.model.state_dict().values())
-        signum, suspect = self._any_rank([float(stop.signum), float(suspect)])
+        signum, suspect = any_rank([float(stop.signum), float(suspect)])
         if suspect:
             problem = ckpt.describe_nonfinite(self.model, self.optimizer)
-            if self._any_rank([float(problem is not None)])[0]:
+            if any_rank([float(problem is not None)])[0]:
                 raise ckpt.NonFiniteError(
                     f"weights became non-finite at iteration {self.iter} (the loss was still finite): "
                     f"{problem or 'on another rank'}; lower the learning rate (or add warmup / gradient clipping). "
