@@ -155,8 +155,10 @@ class Trainer:
             self.finished = True
             return self.summary()
         finally:
-            self.dispatch("after_train")
-            batches.close()     # stops the loader's workers now, not at interpreter exit
+            try:
+                self.dispatch("after_train")
+            finally:
+                batches.close()     # stops the loader's workers now, not at interpreter exit
 
     def _loop(self, batches: Iterator[Dict[str, Any]], sampler: Any, stop: StopOnSignal) -> None:
         """batch -> step -> checks -> hooks, until ``iters`` or a stop."""
