@@ -2,12 +2,13 @@
 the logged lr is the lr the step used; ``to_static_training`` trains with the same losses."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import paddle
 import pytest
 
-import train as train_cli
 from tiny_training import REPO, TinyData, TinyNet, build_trainer, make_trainer
 from paddleseg.core.hooks import HookBase, LogRecord
 from paddleseg.core.train import train
@@ -117,25 +118,41 @@ def test_to_static_training_gives_the_dygraph_losses(tmp_path):
     assert len(set(losses)) == 3    # it trained: the loss moved
 
 
+# Run in a child process: train.py sets process-wide state (CPU threads, seeds) that would leak into
+# later tests in this process.
+_TO_STATIC_RUNS = r"""
+import json, sys
+import paddle
+import train
+converted = []
+real = paddle.jit.to_static
+paddle.jit.to_static = lambda layer, *a, **k: converted.append(type(layer).__name__) or real(layer, *a, **k)
+out, data, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+runs = {}
+for flag in ("false", "true"):
+    del converted[:]
+    summary = train.main([*argv, "--save_dir", f"{out}/{flag}", "--opts", f"train_dataset.dataset_root={data}",
+                          f"val_dataset.dataset_root={data}", "train_dataset.transforms.1.crop_size=[32,32]",
+                          f"to_static_training={flag}"])
+    runs[flag] = {"converted": converted[:1], "history": summary["history"], "best_miou": summary["best_miou"]}
+print("RESULT " + json.dumps(runs))
+"""
+
+
 @pytest.mark.timeout(600)
-def test_config_to_static_training_trains_encnet_through_to_static(tmp_path, monkeypatch):
+def test_config_to_static_training_trains_encnet_through_to_static(tmp_path):
     data = tmp_path / "data"
     generate(str(data), num_train=4, num_val=2, size=(64, 32), seed=0)
-    converted = []
-    real = paddle.jit.to_static
-    monkeypatch.setattr(paddle.jit, "to_static", lambda layer, *a, **k: converted.append(layer) or real(layer, *a, **k))
-
-    def run(name, flag):
-        return train_cli.main(["--config", QUICKSTART, "--save_dir", str(tmp_path / name), "--iters", "2",
-                               "--save_interval", "2", "--log_iters", "1", "--seed", "1", "--batch_size", "2",
-                               "--num_threads", "1", "--check_labels", "0", "--do_eval",
-                               "--opts", f"train_dataset.dataset_root={data}", f"val_dataset.dataset_root={data}",
-                               "train_dataset.transforms.1.crop_size=[32,32]", f"to_static_training={flag}"])
-    dygraph = run("dygraph", "false")
-    assert not converted
-    static = run("static", "true")
-    assert type(converted[0]).__name__ == "ENCNet"     # the model itself (Paddle then converts its layers)
+    argv = ["--config", QUICKSTART, "--iters", "2", "--save_interval", "2", "--log_iters", "1", "--seed", "1",
+            "--batch_size", "2", "--num_threads", "1", "--check_labels", "0", "--do_eval"]
+    proc = subprocess.run([sys.executable, "-c", _TO_STATIC_RUNS, str(tmp_path), str(data), *argv], cwd=REPO,
+                          capture_output=True, text=True, timeout=540)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    runs = json.loads(proc.stdout.split("RESULT ", 1)[1])
+    dygraph, static = runs["false"], runs["true"]
+    assert dygraph["converted"] == [] and static["converted"] == ["ENCNet"]   # the model itself, then its layers
     for key in ("loss", "eval_mIoU"):
         expected = [e[key] for e in dygraph["history"] if key in e]
+        assert len(expected) == (2 if key == "loss" else 1)
         assert [e[key] for e in static["history"] if key in e] == pytest.approx(expected, rel=1e-4, abs=1e-6)
     assert np.isfinite(static["best_miou"])
