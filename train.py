@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
     import paddle
     from paddleseg.cvlibs import Config, SegBuilder
     from paddleseg.core.infer import InferOptions
-    from paddleseg.core.train import Trainer
+    from paddleseg.core.train import Trainer, TrainSettings
     from paddleseg.utils import logger
     from paddleseg.utils.runtime import setup_runtime
 
@@ -82,13 +82,16 @@ def main(argv=None) -> dict:
     optimizer = builder.optimizer
     losses = builder.loss
     logger.info(f"Config {args.config}: batch_size {cfg.batch_size}, iters {cfg.iters}, save_dir {args.save_dir}")
-    trainer = Trainer(model, train_dataset, optimizer, losses, val_dataset=val_dataset, save_dir=args.save_dir,
-                      iters=cfg.iters, batch_size=cfg.batch_size, resume_model=args.resume_model,
-                      save_interval=args.save_interval, log_iters=args.log_iters, num_workers=args.num_workers,
-                      keep_checkpoint_max=args.keep_checkpoint_max, do_eval=args.do_eval, use_vdl=args.use_vdl,
-                      eval_options=eval_options, seed=args.seed, precision=args.precision,
-                      amp_level=args.amp_level, accumulate_steps=args.accumulate_steps,
-                      resume_command=resume_command(argv))
+    settings = TrainSettings(save_dir=args.save_dir, iters=cfg.iters, batch_size=cfg.batch_size,
+                             resume_model=args.resume_model, save_interval=args.save_interval,
+                             log_iters=args.log_iters, num_workers=args.num_workers,
+                             keep_checkpoint_max=args.keep_checkpoint_max, do_eval=args.do_eval,
+                             use_vdl=args.use_vdl, eval_options=eval_options, seed=args.seed,
+                             precision=args.precision, amp_level=args.amp_level,
+                             accumulate_steps=args.accumulate_steps, resume_command=resume_command(argv),
+                             to_static=cfg.to_static_training)
+    trainer = Trainer(model, train_dataset, optimizer, losses, settings, val_dataset=val_dataset,
+                      lr_scheduler=builder.lr_scheduler)
     return trainer.run()
 
 

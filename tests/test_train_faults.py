@@ -16,8 +16,8 @@ import paddle
 import paddle.nn as nn
 import pytest
 
-from tiny_training import REPO, TinyData, TinyNet
-from paddleseg.core.train import Trainer, TrainingInterrupted
+from tiny_training import REPO, TinyData, TinyNet, build_trainer
+from paddleseg.core.train import TrainingInterrupted
 from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss
 from paddleseg.utils import checkpoint as ckpt
 from paddleseg.utils.cli import run_cli
@@ -48,8 +48,8 @@ def _trainer(save_dir, model=None, optimizer=None, **kwargs):
     opt = optimizer(model) if optimizer else paddle.optimizer.SGD(learning_rate=0.1, parameters=model.parameters())
     kwargs.setdefault("iters", 4)
     kwargs.setdefault("save_interval", 2)
-    return Trainer(model, TinyData(), opt, MultiOutputLoss([CrossEntropyLoss()], [1.0]), save_dir=str(save_dir),
-                   batch_size=4, log_iters=1, seed=3, **kwargs)
+    return build_trainer(model, TinyData(), opt, MultiOutputLoss([CrossEntropyLoss()], [1.0]), save_dir,
+                         batch_size=4, log_iters=1, seed=3, **kwargs)
 
 
 def _momentum(lr=0.1):

@@ -157,8 +157,8 @@ def test_sigkill_during_checkpoint_write_then_resume_reproduces_the_loss_curve(t
 
 def test_visualdl_gets_scalars_and_prediction_images(tmp_path):
     from tiny_training import TinyData
-    trainer = make_trainer(tmp_path, iters=2, use_vdl=True, do_eval=True, val_dataset=TinyData(n=4))
-    trainer.save_interval = 2
+    trainer = make_trainer(tmp_path, iters=2, use_vdl=True, do_eval=True, val_dataset=TinyData(n=4),
+                           save_interval=2)
     trainer.run()
     from visualdl import LogReader
     logs = [f for f in os.listdir(tmp_path / "vdl") if f.startswith("vdlrecords")]
@@ -170,8 +170,7 @@ def test_visualdl_gets_scalars_and_prediction_images(tmp_path):
 
 
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path):
-    trainer = make_trainer(tmp_path, iters=6)
-    trainer.save_interval = 2
+    trainer = make_trainer(tmp_path, iters=6, save_interval=2)
     real_losses, calls = trainer.losses, [0]
 
     def exploding(outputs, label):

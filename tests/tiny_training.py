@@ -10,7 +10,7 @@ import paddle.nn as nn
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from paddleseg.core.train import Trainer  # noqa: E402
+from paddleseg.core.train import Trainer, TrainSettings  # noqa: E402
 from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss  # noqa: E402
 
 NUM_CLASSES = 3
@@ -46,13 +46,21 @@ class TinyData(paddle.io.Dataset):
         return len(self.imgs)
 
 
+def build_trainer(model, dataset, optimizer, loss, save_dir, **kwargs):
+    """A Trainer from keyword arguments: the Trainer's own (val_dataset, lr_scheduler, hooks), the
+    rest TrainSettings fields."""
+    own = {k: kwargs.pop(k) for k in ("val_dataset", "lr_scheduler", "hooks") if k in kwargs}
+    return Trainer(model, dataset, optimizer, loss, TrainSettings(save_dir=str(save_dir), **kwargs), **own)
+
+
 def make_trainer(save_dir, iters=3, batch_size=4, accumulate_steps=1, seed=7, **kwargs):
     paddle.seed(0)
     model = TinyNet()
     opt = paddle.optimizer.SGD(learning_rate=0.1, parameters=model.parameters())
     loss = MultiOutputLoss([CrossEntropyLoss()], [1.0])
-    return Trainer(model, TinyData(), opt, loss, save_dir=str(save_dir), iters=iters, batch_size=batch_size,
-                   save_interval=1000, log_iters=1, seed=seed, accumulate_steps=accumulate_steps, **kwargs)
+    kwargs.setdefault("save_interval", 1000)
+    return build_trainer(model, TinyData(), opt, loss, save_dir, iters=iters, batch_size=batch_size, log_iters=1,
+                         seed=seed, accumulate_steps=accumulate_steps, **kwargs)
 
 
 def parameters(trainer):
