@@ -13,7 +13,7 @@ from tiny_training import REPO, TinyData, TinyNet, build_trainer, make_trainer
 from paddleseg.core.hooks import HookBase, LogRecord
 from paddleseg.core.train import train
 from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss
-from tools.generate_synthetic_cityscapes import generate
+from paddleseg.datasets.synthetic import generate
 
 QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")
 
