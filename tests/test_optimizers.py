@@ -6,8 +6,9 @@ import numpy as np
 import paddle
 import pytest
 
-from paddleseg.cvlibs import Config, ConfigError, SegBuilder
+from paddleseg.cvlibs import ComponentBuildError, Config, ConfigError, SegBuilder
 from paddleseg.optimizers import SGD, Adam, AdamW, Momentum
+from paddleseg.utils.errors import UsageError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -153,20 +154,45 @@ def test_custom_cfg_group_matching_nothing_warns(capsys):
 def test_grad_clip():
     opt = Momentum(grad_clip_cfg={"name": "ClipGradByGlobalNorm", "clip_norm": 1.0})(_Net(), 0.1)
     assert isinstance(opt._grad_clip, paddle.nn.ClipGradByGlobalNorm)
-    with pytest.raises(ConfigError, match="Did you mean 'ClipGradByNorm'"):
+    with pytest.raises(ValueError, match="`grad_clip_cfg.name` .*Did you mean 'ClipGradByNorm'") as err:
         SGD(grad_clip_cfg={"name": "ClipGradByNrm", "clip_norm": 1.0})
-    with pytest.raises(ConfigError, match="Unknown argument 'clip' for ClipGradByNorm"):
+    assert not isinstance(err.value, ConfigError)   # the builder adds where (issue 13)
+    with pytest.raises(TypeError, match=r"Unknown argument 'clip' for ClipGradByNorm at `grad_clip_cfg.clip`"
+                                        r".*Did you mean 'clip_norm'"):
         SGD(grad_clip_cfg={"name": "ClipGradByNorm", "clip": 1.0})
 
 
 @pytest.mark.parametrize("custom_cfg,pattern", [
     ([{"name": "backbone", "lr_mul": 0.1}], r"custom_cfg.0.*'lr_mul'.*Did you mean 'lr_mult'"),
     ([{"lr_mult": 0.1}], r"custom_cfg.0.* string `name`"),
-    ([{"name": "x", "weight_decay_mult": -1}], r"`optimizer.custom_cfg.0.weight_decay_mult` must be"),
+    ([{"name": "x", "weight_decay_mult": -1}], r"^`custom_cfg.0.weight_decay_mult` must be"),
 ])
 def test_custom_cfg_errors(custom_cfg, pattern):
-    with pytest.raises(ConfigError, match=pattern):
+    # A plain ValueError with the key relative to the optimizer: the builder adds where (issue 13).
+    with pytest.raises(ValueError, match=pattern) as err:
         SGD(custom_cfg=custom_cfg)
+    assert not isinstance(err.value, ConfigError)
+
+
+def test_weight_decay_error_is_a_plain_value_error():
+    with pytest.raises(ValueError, match=r"^`weight_decay` must be >= 0, got -1") as err:
+        SGD(weight_decay=-1)
+    assert not isinstance(err.value, ConfigError)
+
+
+@pytest.mark.parametrize("opt_yaml,key", [
+    ("{type: SGD, custom_cfg: [{name: x, weight_decay_mult: -1}]}", "`custom_cfg.0.weight_decay_mult`"),
+    ("{type: Momentum, grad_clip_cfg: {name: ClipGradByNorm, clip: 1.0}}", "`grad_clip_cfg.clip`"),
+    ("{type: AdamW, weight_decay: -0.5}", "`weight_decay`"),
+])
+def test_optimizer_argument_errors_from_yaml_name_optimizer_file_and_key(tmp_path, opt_yaml, key):
+    path = tmp_path / "bad_opt.yml"
+    path.write_text(f"optimizer: {opt_yaml}\n")
+    with pytest.raises(ComponentBuildError) as err:
+        SegBuilder(Config(str(path))).optimizer
+    assert isinstance(err.value, UsageError) and err.value.exit_code == 2
+    message = str(err.value)
+    assert "`optimizer`" in message and str(path) in message and key in message, message
 
 
 def test_optimizer_config_errors_go_through_the_builder(tmp_path):

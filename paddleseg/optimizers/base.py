@@ -9,7 +9,6 @@ from typing import Any, Dict, Optional, Union
 
 import paddle
 
-from ..cvlibs.errors import ConfigError
 from .grad_clip import build_grad_clip
 from .param_groups import collect_param_groups, validate_custom_cfg
 
@@ -18,6 +17,9 @@ LearningRate = Union[float, paddle.optimizer.lr.LRScheduler]
 
 class BaseOptimizer:
     """Shared arguments of every optimizer wrapper.
+
+    Bad arguments raise ValueError/TypeError naming the key (``custom_cfg.0.lr_mult``); the builder
+    wraps them in a ComponentBuildError that names ``optimizer`` and the config file.
 
     Args:
         weight_decay: L2 coefficient (decoupled decay for AdamW); None for none.
@@ -30,7 +32,7 @@ class BaseOptimizer:
     def __init__(self, weight_decay: Optional[float] = None, grad_clip_cfg: Optional[dict] = None,
                  custom_cfg: Optional[list] = None) -> None:
         if weight_decay is not None and weight_decay < 0:
-            raise ConfigError(f"`optimizer.weight_decay` must be >= 0, got {weight_decay}")
+            raise ValueError(f"`weight_decay` must be >= 0, got {weight_decay}")
         validate_custom_cfg(custom_cfg)
         self.weight_decay = weight_decay
         self.custom_cfg = custom_cfg

@@ -11,7 +11,6 @@ from typing import Dict, List, Optional, Union
 
 import paddle
 
-from ..cvlibs.errors import ConfigError
 from ..cvlibs.errors import did_you_mean
 from ..utils import logger
 
@@ -19,21 +18,22 @@ ITEM_KEYS = ("name", "lr_mult", "weight_decay_mult")
 
 
 def validate_custom_cfg(custom_cfg: Optional[list]) -> None:
-    """Raise a ConfigError naming the bad entry of ``optimizer.custom_cfg``."""
+    """Raise a ValueError naming the bad entry of ``custom_cfg`` (``custom_cfg.0.lr_mult``); the
+    builder adds that it is under ``optimizer`` and in which file."""
     if custom_cfg is None:
         return
     for i, item in enumerate(custom_cfg):
-        where = f"optimizer.custom_cfg.{i}"
+        where = f"custom_cfg.{i}"
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise ConfigError(f"`{where}` must be a mapping with a string `name` (a substring of "
-                              f"parameter names), got {item!r}")
+            raise ValueError(f"`{where}` must be a mapping with a string `name` (a substring of "
+                             f"parameter names), got {item!r}")
         for key, value in item.items():
             if key not in ITEM_KEYS:
-                raise ConfigError(f"`{where}` has the unknown key '{key}'."
-                                  f"{did_you_mean(key, ITEM_KEYS)} Valid keys: {list(ITEM_KEYS)}")
+                raise ValueError(f"`{where}` has the unknown key '{key}'."
+                                 f"{did_you_mean(key, ITEM_KEYS)} Valid keys: {list(ITEM_KEYS)}")
             if key != "name" and (not isinstance(value, (int, float)) or isinstance(value, bool)
                                   or value < 0):
-                raise ConfigError(f"`{where}.{key}` must be a non-negative number, got {value!r}")
+                raise ValueError(f"`{where}.{key}` must be a non-negative number, got {value!r}")
 
 
 def collect_param_groups(model: paddle.nn.Layer, custom_cfg: Optional[list],
