@@ -19,11 +19,10 @@ Unreadable images are reported and skipped; the command then exits with status 1
 from __future__ import annotations
 
 import argparse
-import os
-from typing import List
+from typing import Any, Dict, List, Tuple
 
 from paddleseg.utils.cli import HelpFormatter, add_common_args, run_cli
-from paddleseg.utils.errors import DataError, UsageError, UserError
+from paddleseg.utils.errors import DataError, UserError
 from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,25 +36,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv=None) -> List[str]:
-    """Runs prediction; returns the pseudo-colour mask paths written."""
-    args = parse_args(argv)
-    import numpy as np
-    import paddle
-    from tqdm import tqdm
-
-    from paddleseg.core.infer import InferOptions, inference
+def _build(args: argparse.Namespace) -> Tuple[Any, Any, Any, Any]:
+    """The builder, the model (trained weights loaded, on the chosen engine), the val transforms
+    and the inference options of the command line / ``test_config``."""
+    from paddleseg.core.infer import InferOptions
     from paddleseg.cvlibs import Config, SegBuilder
     from paddleseg.deploy.engine import forward_engine
     from paddleseg.transforms import Compose
-    from paddleseg.transforms.io import read_image
-    from paddleseg.utils import logger
     from paddleseg.utils.pretrained import load_trained_model
     from paddleseg.utils.runtime import setup_runtime
-    from paddleseg.utils.visualize import collect_images, palette_for, prediction_names, save_prediction
 
-    images, base = collect_images(args.image_path)
-    names = dict(zip(images, prediction_names(images, base)))
     setup_runtime(args.device, args.num_threads, seed=None)
     cfg = Config(args.config, opts=args.opts)
     options = InferOptions.from_test_config(cfg.test_config, infer_overrides(args),
@@ -64,11 +54,24 @@ def main(argv=None) -> List[str]:
     builder = SegBuilder(cfg)
     model = builder.model
     load_trained_model(model, args.model_path)
-    model = forward_engine(model, args.engine, args.num_threads)
-    transforms = Compose(builder.val_transforms)
+    return builder, forward_engine(model, args.engine, args.num_threads), Compose(builder.val_transforms), options
+
+
+def _predict_images(args: argparse.Namespace, images: List[str], names: Dict[str, str]) -> Tuple[List[str], List[str]]:
+    """Predict and save each of ``images`` as ``names[path]``: the pseudo-colour mask paths written
+    and the images that could not be read."""
+    import numpy as np
+    import paddle
+    from tqdm import tqdm
+
+    from paddleseg.core.infer import inference
+    from paddleseg.transforms.io import read_image
+    from paddleseg.utils import logger
+    from paddleseg.utils.visualize import palette_for, save_prediction
+
+    builder, model, transforms, options = _build(args)
     palette = None
     logger.info(f"Predicting {len(images)} image(s) ({options.describe()}) into {args.save_dir}")
-
     written, failed = [], []
     with paddle.no_grad():
         for path in tqdm(images, desc="predict", unit="img", dynamic_ncols=True):
@@ -84,9 +87,19 @@ def main(argv=None) -> List[str]:
             if palette is None:
                 palette = palette_for(builder.val_dataset_class, scores.shape[1])
             pred = paddle.argmax(scores, axis=1)[0].numpy().astype(np.uint8)
-            paths = save_prediction(args.save_dir, names[path], pred, original, palette,
-                                    args.overlay_weight)
+            paths = save_prediction(args.save_dir, names[path], pred, original, palette, args.overlay_weight)
             written.append(paths["pseudo_color_prediction"])
+    return written, failed
+
+
+def main(argv=None) -> List[str]:
+    """Runs prediction; returns the pseudo-colour mask paths written."""
+    args = parse_args(argv)
+    from paddleseg.utils import logger
+    from paddleseg.utils.visualize import collect_images, prediction_names
+
+    images, base = collect_images(args.image_path)   # a bad --image_path fails before the model is built
+    written, failed = _predict_images(args, images, dict(zip(images, prediction_names(images, base))))
     logger.info(f"Wrote {len(written)} prediction(s) to {args.save_dir}")
     if failed:
         raise UserError(f"{len(failed)} image(s) could not be read (the others were predicted): {failed}")

@@ -43,6 +43,37 @@ def _rank_subset(dataset: paddle.io.Dataset) -> paddle.io.Dataset:
     return paddle.io.Subset(dataset, list(range(rank, len(dataset), world)))
 
 
+def _eval_loader(shard: paddle.io.Dataset, batch_size: int, num_workers: int) -> CheckedLoader:
+    """In-order batches of ``shard`` as lists of sample dicts (sizes may differ within a batch)."""
+    # A sample that fails to load raises a DataError naming its files here, not a hang in Paddle.
+    return CheckedLoader(paddle.io.DataLoader(
+        GuardedSamples(shard), batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers,
+        collate_fn=guarded_collate(_as_list), return_list=True,
+        worker_init_fn=seed_worker if num_workers > 0 else None))
+
+
+def _confusion(model: paddle.nn.Layer, loader: Iterable[List[Dict[str, Any]]], options: InferOptions,
+               num_classes: int, ignore_index: int, bar: tqdm) -> paddle.Tensor:
+    """The confusion matrix of ``model``'s predictions over ``loader`` (this rank's images only)."""
+    cm = paddle.zeros([num_classes, num_classes], dtype="int64")
+    with paddle.no_grad():
+        for samples in loader:
+            for group in _same_size_groups(samples):
+                img = paddle.stack([_as_tensor(s["img"]) for s in group])
+                label = paddle.stack([_as_tensor(s["label"]) for s in group])
+                scores = inference(model, img, trans_info=group[0].get("trans_info"),
+                                   ori_shape=tuple(label.shape[-2:]), options=options)
+                cm += confusion_matrix(paddle.argmax(scores, axis=1), label, num_classes, ignore_index)
+                bar.update(len(group))
+    return cm
+
+
+def _class_names(eval_dataset: paddle.io.Dataset, num_classes: int) -> Optional[List[str]]:
+    """The dataset's class names when it declares one per class, else None (numbered in the report)."""
+    names = getattr(eval_dataset, "CLASS_NAMES", None) or getattr(eval_dataset, "NAMES", None)
+    return names if names is not None and len(names) == num_classes else None
+
+
 def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_workers: int = 0,
              print_detail: bool = True, progress: bool = True, options: Optional[InferOptions] = None,
              batch_size: int = 1) -> Dict:
@@ -64,17 +95,11 @@ def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_worker
     """
     options = options or InferOptions()
     num_classes = int(eval_dataset.num_classes)
-    ignore_index = int(getattr(eval_dataset, "ignore_index", 255))
     shard = _rank_subset(eval_dataset)
-    # A sample that fails to load raises a DataError naming its files here, not a hang in Paddle.
-    loader = CheckedLoader(paddle.io.DataLoader(
-        GuardedSamples(shard), batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers,
-        collate_fn=guarded_collate(_as_list), return_list=True,
-        worker_init_fn=seed_worker if num_workers > 0 else None))
+    loader = _eval_loader(shard, batch_size, num_workers)
     show = print_detail and dist.get_rank() == 0
     was_training = model.training
     model.eval()
-    cm = paddle.zeros([num_classes, num_classes], dtype="int64")
     start = time.perf_counter()
     if show:
         logger.info(f"Start evaluating (total_samples: {len(eval_dataset)}, batch_size: {batch_size}, "
@@ -82,15 +107,7 @@ def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_worker
     bar = tqdm(total=len(shard), desc="eval", unit="img", disable=not (progress and show),
                dynamic_ncols=True, leave=False)
     try:
-        with paddle.no_grad():
-            for samples in loader:
-                for group in _same_size_groups(samples):
-                    img = paddle.stack([_as_tensor(s["img"]) for s in group])
-                    label = paddle.stack([_as_tensor(s["label"]) for s in group])
-                    scores = inference(model, img, trans_info=group[0].get("trans_info"),
-                                       ori_shape=tuple(label.shape[-2:]), options=options)
-                    cm += confusion_matrix(paddle.argmax(scores, axis=1), label, num_classes, ignore_index)
-                    bar.update(len(group))
+        cm = _confusion(model, loader, options, num_classes, int(getattr(eval_dataset, "ignore_index", 255)), bar)
     finally:
         bar.close()   # also on a data error, so its message starts on a clean line
     if dist.get_world_size() > 1:
@@ -98,11 +115,8 @@ def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_worker
     if was_training:
         model.train()
     elapsed = time.perf_counter() - start
-    names = getattr(eval_dataset, "CLASS_NAMES", None) or getattr(eval_dataset, "NAMES", None)
-    if names is not None and len(names) != num_classes:
-        names = None
     matrix = cm.numpy()
-    result = metrics_from_confusion(matrix, class_names=names)
+    result = metrics_from_confusion(matrix, class_names=_class_names(eval_dataset, num_classes))
     result.update(num_images=len(eval_dataset), seconds=elapsed, images_per_second=len(eval_dataset) / elapsed,
                   inference=options.describe(), confusion_matrix=matrix.tolist())
     if show:
