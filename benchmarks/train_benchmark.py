@@ -24,7 +24,7 @@ from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, ru
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def main(argv=None) -> dict:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--config", required=True, help="training config (required)")
     p.add_argument("--iters", type=int, default=30, help="iterations to run (default: 30)")
@@ -39,9 +39,13 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.iters <= args.skip:
         raise SystemExit(f"--iters {args.iters} must exceed --skip {args.skip}")
+    return args
+
+
+def _train(args: argparse.Namespace) -> dict:
+    """Run train.py's main() for ``--iters`` iterations in a temporary directory; its summary."""
     # train.py is a script, not a module of the package: run its main() from the file.
     train_main = runpy.run_path(os.path.join(REPO, "train.py"))["main"]
-
     with tempfile.TemporaryDirectory() as tmp:
         opts = list(args.opts)
         if args.synthetic:
@@ -58,18 +62,27 @@ def main(argv=None) -> dict:
             cli += ["--num_threads", str(args.num_threads)]
         if opts:
             cli += ["--opts", *opts]
-        summary = train_main(cli)
+        return train_main(cli)
+
+
+def _measure(args: argparse.Namespace, summary: dict) -> dict:
+    """Mean ips / batch_cost / reader_cost after the warm-up, the peak memory and the final loss."""
     import paddle
     steps = [e for e in summary["history"] if "ips" in e and e["iter"] > args.skip]
     on_gpu = paddle.get_device().startswith("gpu")
     peak = (paddle.device.cuda.max_memory_allocated() / 2**20 if on_gpu
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    result = {"config": args.config, "device": paddle.get_device(), "precision": args.precision,
-              "iters_timed": len(steps), "ips": statistics.mean(e["ips"] for e in steps),
-              "batch_cost": statistics.mean(e["batch_cost"] for e in steps),
-              "reader_cost": statistics.mean(e["reader_cost"] for e in steps),
-              "peak_memory_mb": peak, "memory_kind": "gpu_allocated" if on_gpu else "cpu_max_rss",
-              "final_loss": steps[-1]["loss"]}
+    return {"config": args.config, "device": paddle.get_device(), "precision": args.precision,
+            "iters_timed": len(steps), "ips": statistics.mean(e["ips"] for e in steps),
+            "batch_cost": statistics.mean(e["batch_cost"] for e in steps),
+            "reader_cost": statistics.mean(e["reader_cost"] for e in steps),
+            "peak_memory_mb": peak, "memory_kind": "gpu_allocated" if on_gpu else "cpu_max_rss",
+            "final_loss": steps[-1]["loss"]}
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    result = _measure(args, _train(args))
     print(json.dumps(result))
     if args.out:
         with open(args.out, "w") as f:

@@ -22,9 +22,13 @@ import os
 import shutil
 import subprocess
 import sys
+from typing import TYPE_CHECKING, List
 
 from paddleseg.utils.cli import HelpFormatter, add_debug_arg, add_out_arg, run_cli
 from paddleseg.utils.errors import UsageError, UserError
+
+if TYPE_CHECKING:   # imported lazily at run time: --help must not import Paddle
+    from paddleseg.deploy.deploy_config import DeployConfig
 
 
 # Ops with an ``adaptive`` attribute (measured, Paddle 3.3): ``F.adaptive_avg_pool2d`` lowers to ``pool2d``
@@ -126,7 +130,7 @@ def has_adaptive_pooling(model_file: str) -> bool:
     return False
 
 
-def main(argv=None) -> str:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--config", "--deploy_config", dest="config", required=True,
                    help="deploy.yaml written by export.py (required)")
@@ -135,11 +139,51 @@ def main(argv=None) -> str:
     p.add_argument("--skip_check", action="store_true",
                    help="do not compare with Paddle Inference (default: compare)")
     add_debug_arg(p)
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
 
+
+def _convert(deploy: DeployConfig, out: str, opset_version: int) -> None:
+    """Run paddle2onnx on the exported model into ``out``."""
+    converter = shutil.which("paddle2onnx") or os.path.join(os.path.dirname(sys.executable), "paddle2onnx")
+    if not os.path.isfile(converter):
+        raise UserError("paddle2onnx is not installed: pip install paddle2onnx onnxruntime "
+                        "(or pip install -e \".[onnx]\")")
+    cmd = [converter, "--model_dir", os.path.dirname(deploy.model_file),
+           "--model_filename", os.path.basename(deploy.model_file),
+           "--params_filename", os.path.basename(deploy.params_file), "--save_file", out,
+           "--opset_version", str(opset_version), "--optimize_tool", "None"]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0 or not os.path.isfile(out):
+        raise UserError(f"paddle2onnx failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-3000:]}")
+
+
+def _check_against_paddle(deploy: DeployConfig, out: str, shape: List[int]) -> None:
+    """Run the ONNX model and Paddle Inference on one random input; raise when they disagree."""
     import numpy as np
-    from paddleseg.deploy.deploy_config import DeployConfig
+    import onnxruntime
     from paddleseg.deploy.predictor import create_predictor, run_predictor
+
+    fixed = [1 if v == -1 else v for v in shape[:2]] + [256 if v == -1 else v for v in shape[2:]]
+    x = np.random.RandomState(0).standard_normal(fixed).astype("float32")
+    sess = onnxruntime.InferenceSession(out, providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    want = run_predictor(create_predictor(deploy.model_file, deploy.params_file, use_onednn=False), x)[0]
+    if deploy.output_op == "argmax":
+        agree = float((got == want).mean())
+        ok = agree > 0.999
+        detail = f"{agree:.4%} of pixels agree"
+    else:
+        diff = float(np.abs(got - want).max())
+        ok = diff <= 1e-3 * max(float(np.abs(want).max()), 1.0)
+        detail = f"max abs difference {diff:.3g}"
+    if not ok:
+        raise UserError(f"ONNX model disagrees with Paddle Inference on a {fixed} input: {detail}")
+    print(f"ONNX check passed on a {fixed} input: {detail}")
+
+
+def main(argv=None) -> str:
+    args = parse_args(argv)
+    from paddleseg.deploy.deploy_config import DeployConfig
 
     deploy = DeployConfig(args.config)
     shape = list(deploy.input_shape or [-1, 3, -1, -1])
@@ -148,36 +192,10 @@ def main(argv=None) -> str:
         raise UsageError("this model uses adaptive pooling to sizes > 1 (pyramid pooling, as in ICNet), which "
                          "paddle2onnx 2.1 cannot convert with a dynamic input size (the converter aborts). Export "
                          "again with a fixed size, e.g. python export.py ... --input_shape 1 3 1024 2048")
-    converter = shutil.which("paddle2onnx") or os.path.join(os.path.dirname(sys.executable), "paddle2onnx")
-    if not os.path.isfile(converter):
-        raise UserError("paddle2onnx is not installed: pip install paddle2onnx onnxruntime "
-                         "(or pip install -e \".[onnx]\")")
-    cmd = [converter, "--model_dir", os.path.dirname(deploy.model_file),
-           "--model_filename", os.path.basename(deploy.model_file),
-           "--params_filename", os.path.basename(deploy.params_file), "--save_file", args.out,
-           "--opset_version", str(args.opset_version), "--optimize_tool", "None"]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode != 0 or not os.path.isfile(args.out):
-        raise UserError(f"paddle2onnx failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-3000:]}")
+    _convert(deploy, args.out, args.opset_version)
     print(f"Wrote {args.out}")
     if not args.skip_check:
-        import onnxruntime
-        fixed = [1 if v == -1 else v for v in shape[:2]] + [256 if v == -1 else v for v in shape[2:]]
-        x = np.random.RandomState(0).standard_normal(fixed).astype("float32")
-        sess = onnxruntime.InferenceSession(args.out, providers=["CPUExecutionProvider"])
-        got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
-        want = run_predictor(create_predictor(deploy.model_file, deploy.params_file, use_onednn=False), x)[0]
-        if deploy.output_op == "argmax":
-            agree = float((got == want).mean())
-            ok = agree > 0.999
-            detail = f"{agree:.4%} of pixels agree"
-        else:
-            diff = float(np.abs(got - want).max())
-            ok = diff <= 1e-3 * max(float(np.abs(want).max()), 1.0)
-            detail = f"max abs difference {diff:.3g}"
-        if not ok:
-            raise UserError(f"ONNX model disagrees with Paddle Inference on a {fixed} input: {detail}")
-        print(f"ONNX check passed on a {fixed} input: {detail}")
+        _check_against_paddle(deploy, args.out, shape)
     return args.out
 
 
