@@ -152,3 +152,17 @@ def test_broken_meta_json_is_an_error_naming_it(tmp_path):
     (tmp_path / "iter_1" / "meta.json").write_text("{")
     with pytest.raises(ckpt.BrokenCheckpointError, match=r"cannot read .*iter_1/meta.json"):
         ckpt.resume(str(tmp_path / "iter_1"), model, opt)
+
+
+def test_optimizer_state_keys_go_to_the_longest_matching_parameter_name():
+    # conv2d_31.w_0's moments must not be given to conv2d_3.w_0 (one helper, used by the rename,
+    # the fit check and the NaN report, since the checkpoint module was split: issue 13).
+    from paddleseg.utils.nonfinite import owner_param
+    from paddleseg.utils.optimizer_state import rename_optimizer_state
+    assert owner_param("conv2d_31.w_0_velocity_0", ["conv2d_3.w_0", "conv2d_31.w_0"]) == "conv2d_31.w_0"
+    assert owner_param("LR_Scheduler", ["conv2d_3.w_0"]) is None
+    state = {"conv2d_3.w_0_velocity_0": 1, "conv2d_31.w_0_velocity_0": 2, "LR_Scheduler": {"last_epoch": 3},
+             "master_weights": {"conv2d_3.w_0": 4}}
+    renamed = rename_optimizer_state(state, {"conv2d_3.w_0": "linear_0.w_0", "conv2d_31.w_0": "linear_1.w_0"})
+    assert renamed == {"linear_0.w_0_velocity_0": 1, "linear_1.w_0_velocity_0": 2, "LR_Scheduler": {"last_epoch": 3},
+                       "master_weights": {"linear_0.w_0": 4}}
