@@ -202,3 +202,17 @@ def test_evaluate_batches_mixed_sizes_like_one_by_one(batch_size, tmp_path):
         assert rows[0] == ["gt \\ pred", "a", "b", "c"]
         assert [int(v) for v in rows[1][1:]] == expected[0].tolist()
         assert (tmp_path / "confusion_matrix.png").stat().st_size > 0
+
+
+def test_one_reader_of_trans_info_refuses_an_unknown_op():
+    """core/infer.py (scores) and tools/infer.py (class-id maps) undo trans_info through one
+    function: an unknown record is an error in both (tools/infer.py used to skip it silently)."""
+    from paddleseg.core.infer import undo_steps
+    from tools.infer import _restore
+    assert undo_steps([("resize", (10, 14)), ("padding", (5, 7))]) == [("padding", 5, 7), ("resize", 10, 14)]
+    with pytest.raises(ValueError, match="unknown transform record 'flip'"):
+        reverse_transform(paddle.zeros([1, 2, 4, 4]), [("flip", (4, 4))])
+    with pytest.raises(ValueError, match="unknown transform record 'flip'"):
+        _restore(np.zeros((4, 4), np.int32), [("flip", (4, 4))], (4, 4))
+    pred = _restore(np.arange(12, dtype=np.int32).reshape(3, 4), [("resize", (6, 6)), ("padding", (2, 3))], (6, 6))
+    assert pred.shape == (6, 6)

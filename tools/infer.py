@@ -168,11 +168,13 @@ def main(argv=None) -> Dict[str, object]:
 def _restore(pred, trans_info, ori_shape):
     """Undo resize/padding records on a class-id map (nearest), then match the original size."""
     import cv2
-    for op, (h, w) in reversed(list(trans_info or [])):
+
+    from paddleseg.core.infer import undo_steps
+    for op, h, w in undo_steps(trans_info):
         if op == "resize":
-            pred = cv2.resize(pred, (int(w), int(h)), interpolation=cv2.INTER_NEAREST)
-        elif op == "padding":
-            pred = pred[:int(h), :int(w)]
+            pred = cv2.resize(pred, (w, h), interpolation=cv2.INTER_NEAREST)
+        else:
+            pred = pred[:h, :w]
     if pred.shape[:2] != tuple(ori_shape):
         pred = cv2.resize(pred, (int(ori_shape[1]), int(ori_shape[0])), interpolation=cv2.INTER_NEAREST)
     return pred

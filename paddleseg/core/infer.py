@@ -99,24 +99,35 @@ class InferOptions:
         return "; ".join(parts)
 
 
-def reverse_transform(logits: paddle.Tensor, trans_info: Sequence[Tuple[str, Sequence[int]]],
-                      mode: str = "bilinear") -> paddle.Tensor:
-    """Undo the recorded size-changing transforms, last first.
+TRANS_OPS = ("resize", "padding")
+
+
+def undo_steps(trans_info: Optional[Sequence[Tuple[str, Sequence[int]]]]) -> List[Tuple[str, int, int]]:
+    """The recorded size-changing transforms as ``(op, h, w)`` steps to undo, last first.
 
     Each ``trans_info`` entry is ``(op, (h, w))`` holding the size *before* that op: a ``resize`` is undone
-    by interpolating back to ``(h, w)``, a ``padding`` by cropping the top-left ``(h, w)``.
+    by resizing back to ``(h, w)``, a ``padding`` by cropping the top-left ``(h, w)``. The one reader of
+    the records (scores here, class-id maps in tools/infer.py); an unknown op is an error, never skipped.
     """
-    for op, size in reversed(list(trans_info)):
-        h, w = int(size[0]), int(size[1])
+    steps = []
+    for op, size in reversed(list(trans_info or [])):
+        if op not in TRANS_OPS:
+            raise ValueError(f"unknown transform record {op!r} in trans_info (known: {', '.join(TRANS_OPS)})")
+        steps.append((op, int(size[0]), int(size[1])))
+    return steps
+
+
+def reverse_transform(logits: paddle.Tensor, trans_info: Sequence[Tuple[str, Sequence[int]]],
+                      mode: str = "bilinear") -> paddle.Tensor:
+    """Undo the recorded size-changing transforms on N x C x H x W scores (see :func:`undo_steps`)."""
+    for op, h, w in undo_steps(trans_info):
         if op == "resize":
             if mode == "nearest":
                 logits = F.interpolate(logits, size=[h, w], mode="nearest")
             else:
                 logits = F.interpolate(logits, size=[h, w], mode=mode, align_corners=False)
-        elif op == "padding":
-            logits = logits[:, :, :h, :w]
         else:
-            raise ValueError(f"unknown transform record {op!r} in trans_info")
+            logits = logits[:, :, :h, :w]
     return logits
 
 
