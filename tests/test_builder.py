@@ -361,3 +361,11 @@ def test_schedulers_are_registered_and_looked_up_through_the_registry(tmp_path):
     assert isinstance(sched, _TestConstantLR) and sched() == 0.5
     with pytest.raises(ConfigError, match=r"'LRScheduler' is not a registered lr_schedulers"):
         SegBuilder(Config(write(tmp_path, "lr_scheduler: {type: LRScheduler}\n", "b.yml"))).lr_scheduler
+
+
+@pytest.mark.parametrize("cfg,expected", [
+    ({"type": "SGD", "momentum": 0.9}, "Momentum"), ({"type": "sgd", "momentum": 0.9}, "Momentum"),
+    ({"type": "sgd"}, "SGD"), ({"type": "adam"}, "Adam"), ({"type": "Momentum"}, "Momentum"),
+    ({"type": "AdamW", "momentum": 0.9}, "AdamW")])
+def test_optimizer_naming_rules_live_in_one_function(cfg, expected):
+    assert builder_module.optimizer_type(cfg) == expected

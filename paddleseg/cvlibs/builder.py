@@ -27,6 +27,16 @@ from .validate import (UNSUPPORTED_TYPES, check_arguments, check_datasets_agree,
 _OPTIMIZER_ALIASES = {"sgd": "SGD", "adam": "Adam"}
 
 
+def optimizer_type(opt_cfg: dict) -> str:
+    """The registered optimizer ``opt_cfg`` names: the one place for PaddleSeg 2.8's naming rules.
+
+    Old spellings (``sgd``, ``adam``) are accepted, and ``SGD`` with ``momentum`` set is built as
+    ``Momentum`` (PaddleSeg's configs write ``type: SGD, momentum: 0.9``).
+    """
+    name = _OPTIMIZER_ALIASES.get(opt_cfg.get("type"), opt_cfg.get("type"))
+    return "Momentum" if name == "SGD" and "momentum" in opt_cfg else name
+
+
 def _multi_output_loss_class() -> Callable:
     """``paddleseg.models.losses.MultiOutputLoss``, imported late (models import this package)."""
     from ..models.losses import MultiOutputLoss
@@ -238,10 +248,9 @@ class SegBuilder:
         """The paddle optimizer over :attr:`model`'s parameters, driven by :attr:`lr_scheduler`."""
         opt_cfg = self._require("optimizer", "optimizer: {type: SGD, momentum: 0.9, "
                                              "weight_decay: 4.0e-5}")
-        opt_cfg["type"] = _OPTIMIZER_ALIASES.get(opt_cfg.get("type"), opt_cfg.get("type"))
-        if opt_cfg["type"] == "SGD" and "momentum" in opt_cfg:
-            opt_cfg["type"] = "Momentum"
+        if optimizer_type(opt_cfg) == "Momentum" != opt_cfg.get("type"):
             logger.info("optimizer: SGD with `momentum` is built as Momentum (as PaddleSeg does)")
+        opt_cfg["type"] = optimizer_type(opt_cfg)
         wrapper = self.build_component(opt_cfg, "optimizer")
         logger.info(f"Built optimizer: {describe(opt_cfg)}")
         try:
