@@ -37,6 +37,17 @@ def optimizer_type(opt_cfg: dict) -> str:
     return "Momentum" if name == "SGD" and "momentum" in opt_cfg else name
 
 
+# Which registry a component in each config section comes from (key paths without list indices),
+# so an unknown ``type`` is matched against the right names.
+SECTION_REGISTRIES = {
+    "model": manager.MODELS, "model.backbone": manager.BACKBONES,
+    "loss.types": manager.LOSSES, "loss.types.losses": manager.LOSSES,   # MixedLoss's members
+    "optimizer": manager.OPTIMIZERS,
+    "train_dataset": manager.DATASETS, "val_dataset": manager.DATASETS,
+    "train_dataset.transforms": manager.TRANSFORMS, "val_dataset.transforms": manager.TRANSFORMS,
+}
+
+
 def _multi_output_loss_class() -> Callable:
     """``paddleseg.models.losses.MultiOutputLoss``, imported late (models import this package)."""
     from ..models.losses import MultiOutputLoss
@@ -95,25 +106,10 @@ class SegBuilder:
         return f"'{type_name}' is not a registered component{did_you_mean(type_name, names, True)}"
 
     def _expected_registry(self, key_path: str) -> Optional[manager.ComponentManager]:
-        """The registry a component at ``key_path`` most likely belongs to."""
-        parts = key_path.split(".") if key_path else []
-        if not parts:
-            return None
-        if parts[-1] == "backbone":
-            guess = manager.BACKBONES
-        elif len(parts) >= 2 and parts[-2] == "transforms":
-            guess = manager.TRANSFORMS
-        elif parts == ["model"]:
-            guess = manager.MODELS
-        elif parts == ["optimizer"]:
-            guess = manager.OPTIMIZERS
-        elif parts[0] == "loss":
-            guess = manager.LOSSES
-        elif len(parts) == 1 and parts[0].endswith("dataset"):
-            guess = manager.DATASETS
-        else:
-            return None
-        return guess if guess in self.comp_list else None
+        """The registry of the config section ``key_path`` is in (list indices ignored), if known."""
+        section = ".".join(p for p in key_path.split(".") if p and not p.isdigit())
+        registry = SECTION_REGISTRIES.get(section)
+        return registry if registry in self.comp_list else None
 
     def build_component(self, cfg: dict, key_path: str = "") -> Any:
         """Build the component ``cfg`` describes (nested components first).
