@@ -45,6 +45,7 @@ SECTION_REGISTRIES = {
     "optimizer": manager.OPTIMIZERS,
     "train_dataset": manager.DATASETS, "val_dataset": manager.DATASETS,
     "train_dataset.transforms": manager.TRANSFORMS, "val_dataset.transforms": manager.TRANSFORMS,
+    "Deploy.transforms": manager.TRANSFORMS,                             # deploy.yaml
 }
 
 
@@ -68,11 +69,11 @@ class SegBuilder:
     """Builds (once, lazily) every component a semantic segmentation run needs.
 
     Args:
-        config: the parsed config.
+        config: the parsed config (or any object with ``source_of(key_path)``, e.g. a DeployConfig).
         comp_list: registries to look ``type`` names up in, in order (default: all).
     """
 
-    def __init__(self, config: Config, comp_list: Optional[list] = None) -> None:
+    def __init__(self, config: Config | Any, comp_list: Optional[list] = None) -> None:
         self.config = config
         self.comp_list = comp_list if comp_list is not None else [
             manager.MODELS, manager.BACKBONES, manager.DATASETS, manager.TRANSFORMS,
