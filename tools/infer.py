@@ -60,7 +60,7 @@ def main(argv=None) -> Dict[str, object]:
     from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
     from paddleseg.utils.runtime import default_num_threads, set_device
-    from paddleseg.utils.visualize import collect_images, default_palette, prediction_names, save_prediction
+    from paddleseg.utils.visualize import collect_images, palette_for, prediction_names, save_prediction
 
     if args.batch_size < 1:
         raise UsageError(f"--batch_size must be >= 1, got {args.batch_size}")
@@ -68,9 +68,7 @@ def main(argv=None) -> Dict[str, object]:
     transforms = Compose(deploy.build_transforms())
     images, base = collect_images(args.image_path)
     names = dict(zip(images, prediction_names(images, base)))
-    palette = default_palette(256)
-    if deploy.palette:
-        palette[:len(deploy.palette)] = np.asarray(deploy.palette, dtype=np.uint8)
+    palette = palette_for(deploy.palette, len(deploy.palette or ()))
 
     def preprocess(path: str):
         original = read_image(path, channels=3, to_rgb=True)

@@ -52,6 +52,7 @@ def main(argv=None) -> List[str]:
     from paddleseg.utils import logger
     from paddleseg.utils.pretrained import load_trained_model
     from paddleseg.utils.runtime import setup_runtime
+    from paddleseg.datasets import dataset_facts
     from paddleseg.utils.visualize import collect_images, palette_for, prediction_names, save_prediction
 
     images, base = collect_images(args.image_path)
@@ -82,7 +83,7 @@ def main(argv=None) -> List[str]:
             scores = inference(model, paddle.to_tensor(data["img"][None]), trans_info=data["trans_info"],
                                ori_shape=original.shape[:2], options=options)
             if palette is None:
-                palette = palette_for(builder.val_dataset_class, scores.shape[1])
+                palette = palette_for(dataset_facts(builder.val_dataset_class).palette, scores.shape[1])
             pred = paddle.argmax(scores, axis=1)[0].numpy().astype(np.uint8)
             paths = save_prediction(args.save_dir, names[path], pred, original, palette,
                                     args.overlay_weight)
