@@ -1,5 +1,6 @@
 """Inference paths (whole, slide, flip, multi-scale), size restoration, batched evaluation."""
 import csv
+import os
 
 import numpy as np
 import paddle
@@ -216,3 +217,27 @@ def test_one_reader_of_trans_info_refuses_an_unknown_op():
         _restore(np.zeros((4, 4), np.int32), [("flip", (4, 4))], (4, 4))
     pred = _restore(np.arange(12, dtype=np.int32).reshape(3, 4), [("resize", (6, 6)), ("padding", (2, 3))], (6, 6))
     assert pred.shape == (6, 6)
+
+
+def test_options_from_config_is_the_one_way_scripts_make_them(tmp_path):
+    """val.py, tools/predict.py and train.py all call InferOptions.from_config: test_config from the
+    config, flags winning, aug_pred for predict, errors naming the config file."""
+    import argparse
+
+    from paddleseg.cvlibs import Config
+    from paddleseg.utils.infer_cli import add_infer_args
+    path = tmp_path / "t.yml"
+    path.write_text("test_config: {aug_eval: true, scales: [0.75], is_slide: true, crop_size: [8, 8], stride: [4, 4]}\n")
+    cfg = Config(str(path))
+    parser = argparse.ArgumentParser()
+    add_infer_args(parser)
+    assert InferOptions.from_config(cfg) == InferOptions.from_test_config(cfg.test_config, source=f"command line / test_config in {path}")
+    opts = InferOptions.from_config(cfg, parser.parse_args(["--scales", "1.0", "1.5"]))
+    assert opts.aug and opts.is_slide and list(opts.scales) == [1.0, 1.5] and str(path) in opts.source
+    path.write_text("test_config: {aug_pred: true, flip: true}\n")
+    with pytest.raises(ValueError, match=r"unknown test_config key 'flip' in command line / test_config in .*t.yml.*aug_pred"):
+        InferOptions.from_config(Config(str(path)), parser.parse_args([]), aug_key="aug_pred")
+    for script in ("val.py", "train.py", os.path.join("tools", "predict.py")):
+        with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), script)) as f:
+            text = f.read()
+        assert "InferOptions.from_config(" in text and "from_test_config" not in text, script

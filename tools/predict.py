@@ -24,7 +24,7 @@ from typing import List
 
 from paddleseg.utils.cli import HelpFormatter, add_common_args, run_cli
 from paddleseg.utils.errors import DataError, UsageError, UserError
-from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
+from paddleseg.utils.infer_cli import add_infer_args
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
@@ -59,9 +59,7 @@ def main(argv=None) -> List[str]:
     names = dict(zip(images, prediction_names(images, base)))
     setup_runtime(args.device, args.num_threads, seed=None)
     cfg = Config(args.config, opts=args.opts)
-    options = InferOptions.from_test_config(cfg.test_config, infer_overrides(args),
-                                            source=f"command line / test_config in {args.config}",
-                                            aug_key="aug_pred")
+    options = InferOptions.from_config(cfg, args, aug_key="aug_pred")
     builder = SegBuilder(cfg)
     model = builder.model
     load_trained_model(model, args.model_path)

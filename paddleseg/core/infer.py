@@ -90,6 +90,17 @@ class InferOptions:
                 merged["aug" if key in ("aug_eval", "aug_pred") else key] = value
         return cls(source=source, **merged)
 
+    @classmethod
+    def from_config(cls, cfg: Any, args: Any = None, aug_key: str = "aug_eval") -> "InferOptions":
+        """The options of a run: ``cfg.test_config`` (a :class:`~paddleseg.cvlibs.Config`) with the
+        inference flags of ``args`` winning (``add_infer_args``'s; ``None``: the config alone).
+
+        The one place val.py, tools/predict.py (``aug_key='aug_pred'``) and train.py make them.
+        """
+        from ..utils.infer_cli import infer_overrides
+        return cls.from_test_config(cfg.test_config, infer_overrides(args) if args is not None else None,
+                                    source=f"command line / test_config in {cfg.path}", aug_key=aug_key)
+
     def describe(self) -> str:
         parts = ["slide " + f"crop {self.crop_size[0]}x{self.crop_size[1]} stride {self.stride[0]}x{self.stride[1]}"
                  if self.is_slide else "whole image"]
