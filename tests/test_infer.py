@@ -241,3 +241,13 @@ def test_options_from_config_is_the_one_way_scripts_make_them(tmp_path):
         with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), script)) as f:
             text = f.read()
         assert "InferOptions.from_config(" in text and "from_test_config" not in text, script
+
+
+def test_tools_infer_is_made_of_short_steps():
+    """tools/infer.py's main was 114 lines; it is now named steps of at most ~50 lines each."""
+    import ast
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "infer.py")
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    lengths = {n.name: n.end_lineno - n.lineno + 1 for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert lengths["main"] <= 30 and max(lengths.values()) <= 50, lengths
