@@ -35,6 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     from paddleseg.cvlibs import Config, SegBuilder
+    from paddleseg.datasets import dataset_facts
     from paddleseg.deploy.deploy_config import write_deploy_yaml
     from paddleseg.deploy.exporter import export_static, input_channels, verify_static
     from paddleseg.utils import logger
@@ -72,11 +73,10 @@ def main(argv=None) -> dict:
         logger.info(f"Export check passed: static == dynamic on {[r['shape'] for r in report]}")
 
     val_cfg = cfg.dic.get("val_dataset") or {}
-    dataset_cls = builder.val_dataset_class if val_cfg else None
+    facts = dataset_facts(builder.val_dataset_class if val_cfg else None)
     path = write_deploy_yaml(args.save_dir, files["model"], files["params"], val_cfg.get("transforms") or [],
                              args.output_op, args.input_shape or [None, channels, None, None],
-                             palette=getattr(dataset_cls, "PALETTE", None),
-                             class_names=getattr(dataset_cls, "CLASS_NAMES", None))
+                             palette=facts.palette, class_names=facts.class_names)
     logger.info(f"Wrote {path}")
     return {"files": files, "deploy_yaml": path, "verify": report}
 

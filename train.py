@@ -77,7 +77,7 @@ def main(argv=None) -> dict:
         train_dataset.check_labels(max_files=limit)
     val_dataset = builder.val_dataset if args.do_eval else None
     # PaddleSeg evaluates during training with the config's test_config too.
-    eval_options = InferOptions.from_test_config(cfg.test_config, source=f"command line / test_config in {args.config}")
+    eval_options = InferOptions.from_config(cfg)
     model = builder.model
     optimizer = builder.optimizer
     losses = builder.loss

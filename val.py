@@ -15,7 +15,7 @@ import json
 import os
 
 from paddleseg.utils.cli import HelpFormatter, add_common_args, add_out_arg, run_cli
-from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
+from paddleseg.utils.infer_cli import add_infer_args
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -50,8 +50,7 @@ def main(argv=None) -> dict:
     if dist.get_world_size() > 1:
         dist.init_parallel_env()
     cfg = Config(args.config, opts=args.opts)
-    options = InferOptions.from_test_config(cfg.test_config, infer_overrides(args),
-                                            source=f"command line / test_config in {args.config}")
+    options = InferOptions.from_config(cfg, args)
     builder = SegBuilder(cfg)
     model = builder.model
     load_trained_model(model, args.model_path)

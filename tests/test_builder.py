@@ -345,3 +345,37 @@ def test_real_paddleseg_encnet_config_builds_on_resnet18(monkeypatch):
     assert isinstance(opt, paddle.optimizer.Momentum)
     assert opt._regularization_coeff == pytest.approx(0.0005)
     assert b.lr_scheduler.decay_steps == 80000
+
+
+def test_schedulers_are_registered_and_looked_up_through_the_registry(tmp_path):
+    """lr_scheduler.type is found in manager.LR_SCHEDULERS (like optimizers), not by getattr on
+    paddle.optimizer.lr: a registered custom scheduler builds, an unregistered paddle one does not."""
+    assert "PolynomialDecay" in manager.LR_SCHEDULERS and "LRScheduler" not in manager.LR_SCHEDULERS
+
+    class _TestConstantLR(paddle.optimizer.lr.LRScheduler):
+        def get_lr(self):
+            return self.base_lr
+
+    _register(manager.LR_SCHEDULERS, _TestConstantLR)
+    sched = SegBuilder(Config(write(tmp_path, "lr_scheduler: {type: _TestConstantLR, learning_rate: 0.5}\n"))).lr_scheduler
+    assert isinstance(sched, _TestConstantLR) and sched() == 0.5
+    with pytest.raises(ConfigError, match=r"'LRScheduler' is not a registered lr_schedulers"):
+        SegBuilder(Config(write(tmp_path, "lr_scheduler: {type: LRScheduler}\n", "b.yml"))).lr_scheduler
+
+
+@pytest.mark.parametrize("cfg,expected", [
+    ({"type": "SGD", "momentum": 0.9}, "Momentum"), ({"type": "sgd", "momentum": 0.9}, "Momentum"),
+    ({"type": "sgd"}, "SGD"), ({"type": "adam"}, "Adam"), ({"type": "Momentum"}, "Momentum"),
+    ({"type": "AdamW", "momentum": 0.9}, "AdamW")])
+def test_optimizer_naming_rules_live_in_one_function(cfg, expected):
+    assert builder_module.optimizer_type(cfg) == expected
+
+
+@pytest.mark.parametrize("key_path,registry", [
+    ("model", "models"), ("model.backbone", "backbones"), ("loss.types.2", "losses"),
+    ("loss.types.0.losses.1", "losses"), ("optimizer", "optimizers"), ("val_dataset", "datasets"),
+    ("train_dataset.transforms.3", "transforms"), ("model.head", None), ("model.backbone.extra", None)])
+def test_unknown_type_suggestions_come_from_the_section_table(key_path, registry):
+    """The registry for a did-you-mean comes from builder.SECTION_REGISTRIES, not a guess."""
+    found = SegBuilder(Config(TRAIN))._expected_registry(key_path)
+    assert (found.name if found is not None else None) == registry

@@ -214,3 +214,21 @@ def test_cityscapes_pairing_does_not_rely_on_sorted_order(tmp_path):
     for i in range(len(ds)):
         sample = ds[i]
         assert (sample["img"] == sample["label"]).all()
+
+
+def test_dataset_facts_one_accessor_for_classes_instances_and_configs(synth_master):
+    """Class constants (Cityscapes), instance attributes (the generic Dataset) and a dataset config
+    (before building) are read by one function; export, prediction and VisualDL images use it."""
+    from paddleseg.datasets import dataset_facts
+    from paddleseg.utils.visualize import palette_for
+    city = dataset_facts(Cityscapes)
+    assert (city.num_classes, city.ignore_index, city.class_names[13], tuple(city.palette[0])) == \
+        (19, 255, "car", (128, 64, 128))
+    generic = dataset_facts(Dataset(mode="val", dataset_root=synth_master, transforms=[T.Normalize()],
+                                    num_classes=19, val_path=os.path.join(synth_master, "val.txt"), ignore_index=7))
+    assert (generic.num_classes, generic.ignore_index, generic.img_channels, generic.palette) == (19, 7, 3, None)
+    from_cfg = dataset_facts(Dataset, {"type": "Dataset", "num_classes": 4, "ignore_index": 0})
+    assert (from_cfg.num_classes, from_cfg.ignore_index, from_cfg.class_names) == (4, 0, None)
+    assert dataset_facts(None).num_classes is None
+    assert tuple(palette_for(city.palette, 19)[0]) == (128, 64, 128)
+    assert tuple(palette_for(None, 19)[0]) == (0, 0, 0)                   # the default colour map

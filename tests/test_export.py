@@ -288,3 +288,20 @@ def test_val_engine_inference_matches_dygraph(exported, tmp_path):
                            "--is_slide", "--crop_size", "96", "64", "--stride", "64", "64", *common[4:]])
     moved = np.abs(np.asarray(engine["confusion_matrix"]) - np.asarray(dygraph["confusion_matrix"])).sum() / 2
     assert moved <= 1e-3 * dygraph["num_pixels"]
+
+
+@pytest.mark.parametrize("entry,pattern", [
+    ("{type: Normalize, meen: [0.5, 0.5, 0.5]}",
+     r"Unknown argument 'meen' for Normalize at 'Deploy.transforms.0.meen' in .*deploy.yaml.*Did you mean 'mean'"),
+    ("{type: Resize, target_size: big}", r"'target_size' of Resize at 'Deploy.transforms.0.target_size'.*deploy.yaml"),
+    ("{type: Normalise}", r"`Deploy.transforms.0.type` in .*deploy.yaml.*did you mean 'Normalize'")])
+def test_deploy_transforms_are_built_by_the_checked_builder(tmp_path, entry, pattern):
+    """deploy.yaml's transforms go through SegBuilder.build_component (argument checks before the
+    constructor, the file and key path in the message), not raw registry calls."""
+    from paddleseg.cvlibs import ConfigError
+    (tmp_path / "model.json").write_text("{}")
+    (tmp_path / "model.pdiparams").write_bytes(b"")
+    deploy = tmp_path / "deploy.yaml"
+    deploy.write_text(f"Deploy:\n  model: model.json\n  params: model.pdiparams\n  transforms:\n    - {entry}\n")
+    with pytest.raises(ConfigError, match=pattern):
+        DeployConfig(str(deploy)).build_transforms()

@@ -1,5 +1,6 @@
 """Inference paths (whole, slide, flip, multi-scale), size restoration, batched evaluation."""
 import csv
+import os
 
 import numpy as np
 import paddle
@@ -202,3 +203,51 @@ def test_evaluate_batches_mixed_sizes_like_one_by_one(batch_size, tmp_path):
         assert rows[0] == ["gt \\ pred", "a", "b", "c"]
         assert [int(v) for v in rows[1][1:]] == expected[0].tolist()
         assert (tmp_path / "confusion_matrix.png").stat().st_size > 0
+
+
+def test_one_reader_of_trans_info_refuses_an_unknown_op():
+    """core/infer.py (scores) and tools/infer.py (class-id maps) undo trans_info through one
+    function: an unknown record is an error in both (tools/infer.py used to skip it silently)."""
+    from paddleseg.core.infer import undo_steps
+    from tools.infer import _restore
+    assert undo_steps([("resize", (10, 14)), ("padding", (5, 7))]) == [("padding", 5, 7), ("resize", 10, 14)]
+    with pytest.raises(ValueError, match="unknown transform record 'flip'"):
+        reverse_transform(paddle.zeros([1, 2, 4, 4]), [("flip", (4, 4))])
+    with pytest.raises(ValueError, match="unknown transform record 'flip'"):
+        _restore(np.zeros((4, 4), np.int32), [("flip", (4, 4))], (4, 4))
+    pred = _restore(np.arange(12, dtype=np.int32).reshape(3, 4), [("resize", (6, 6)), ("padding", (2, 3))], (6, 6))
+    assert pred.shape == (6, 6)
+
+
+def test_options_from_config_is_the_one_way_scripts_make_them(tmp_path):
+    """val.py, tools/predict.py and train.py all call InferOptions.from_config: test_config from the
+    config, flags winning, aug_pred for predict, errors naming the config file."""
+    import argparse
+
+    from paddleseg.cvlibs import Config
+    from paddleseg.utils.infer_cli import add_infer_args
+    path = tmp_path / "t.yml"
+    path.write_text("test_config: {aug_eval: true, scales: [0.75], is_slide: true, crop_size: [8, 8], stride: [4, 4]}\n")
+    cfg = Config(str(path))
+    parser = argparse.ArgumentParser()
+    add_infer_args(parser)
+    assert InferOptions.from_config(cfg) == InferOptions.from_test_config(cfg.test_config, source=f"command line / test_config in {path}")
+    opts = InferOptions.from_config(cfg, parser.parse_args(["--scales", "1.0", "1.5"]))
+    assert opts.aug and opts.is_slide and list(opts.scales) == [1.0, 1.5] and str(path) in opts.source
+    path.write_text("test_config: {aug_pred: true, flip: true}\n")
+    with pytest.raises(ValueError, match=r"unknown test_config key 'flip' in command line / test_config in .*t.yml.*aug_pred"):
+        InferOptions.from_config(Config(str(path)), parser.parse_args([]), aug_key="aug_pred")
+    for script in ("val.py", "train.py", os.path.join("tools", "predict.py")):
+        with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), script)) as f:
+            text = f.read()
+        assert "InferOptions.from_config(" in text and "from_test_config" not in text, script
+
+
+def test_tools_infer_is_made_of_short_steps():
+    """tools/infer.py's main was 114 lines; it is now named steps of at most ~50 lines each."""
+    import ast
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "infer.py")
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    lengths = {n.name: n.end_lineno - n.lineno + 1 for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert lengths["main"] <= 30 and max(lengths.values()) <= 50, lengths

@@ -89,7 +89,7 @@ def test_other_paddle_schedulers_and_legacy_learning_rate(tmp_path):
 
 @pytest.mark.parametrize("text,pattern", [
     ("lr_scheduler: {type: PolynomialDecy, learning_rate: 0.1}\niters: 5\n",
-     r"`lr_scheduler.type` in .*lr.yml is 'PolynomialDecy'.*Did you mean 'PolynomialDecay'"),
+     r"`lr_scheduler.type` in .*lr.yml is 'PolynomialDecy'.*is not a registered lr_schedulers; did you mean 'PolynomialDecay'"),
     ("lr_scheduler: {type: PolynomialDecay, learning_rate: 0.1, powr: 2}\niters: 5\n",
      r"Unknown argument 'powr' for PolynomialDecay at 'lr_scheduler.powr' in .*lr.yml"
      r".*Did you mean 'power'"),

@@ -50,129 +50,158 @@ def _percentiles(values: List[float]) -> str:
 
 
 def main(argv=None) -> Dict[str, object]:
+    """Predict every image with the exported model; optionally benchmark it (see the module doc)."""
     args = parse_args(argv)
-    import numpy as np
-    from tqdm import tqdm
-
     from paddleseg.deploy.deploy_config import DeployConfig
-    from paddleseg.deploy.predictor import create_predictor, run_predictor
     from paddleseg.transforms import Compose
-    from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
-    from paddleseg.utils.runtime import default_num_threads, set_device
-    from paddleseg.utils.visualize import collect_images, default_palette, prediction_names, save_prediction
+    from paddleseg.utils.visualize import collect_images
 
     if args.batch_size < 1:
         raise UsageError(f"--batch_size must be >= 1, got {args.batch_size}")
     deploy = DeployConfig(args.config)
-    transforms = Compose(deploy.build_transforms())
-    images, base = collect_images(args.image_path)
-    names = dict(zip(images, prediction_names(images, base)))
-    palette = default_palette(256)
-    if deploy.palette:
-        palette[:len(deploy.palette)] = np.asarray(deploy.palette, dtype=np.uint8)
-
-    def preprocess(path: str):
-        original = read_image(path, channels=3, to_rgb=True)
-        data = transforms({"img": original.copy()})
-        return original, data
-
-    trt_range = None
-    if args.use_trt:
-        if args.trt_shape_range:
-            h0, w0, h1, w1 = args.trt_shape_range
-        else:
-            first = preprocess(images[0])[1]["img"]
-            h0 = h1 = first.shape[1]
-            w0 = w1 = first.shape[2]
-        trt_range = ([1, 3, h0, w0], [args.batch_size, 3, h1, w1])
-    device = set_device(args.device)  # auto -> gpu or cpu; gpu:N -> card N
-    predictor = create_predictor(deploy.model_file, deploy.params_file, device=device,
-                                 gpu_id=int(device.split(":")[1]) if ":" in device else 0,
-                                 cpu_threads=args.num_threads or default_num_threads(),
-                                 use_onednn=args.onednn, use_trt=args.use_trt,
-                                 precision=args.precision,
-                                 trt_min_shape=trt_range[0] if trt_range else None,
-                                 trt_max_shape=trt_range[1] if trt_range else None)
     if deploy.output_op not in ("argmax", "softmax", "none"):
         raise UsageError(f"{args.config}: unknown output_op {deploy.output_op!r} (argmax, softmax or none)")
-
-    times: Dict[str, List[float]] = {"preprocess": [], "inference": [], "postprocess": []}
-    written, failed = [], []
-
-    def handle(group):
-        start = time.perf_counter()
-        batch = np.stack([data["img"] for _, _, data in group])
-        times["preprocess"][-1] += time.perf_counter() - start
-        start = time.perf_counter()
-        out = run_predictor(predictor, batch)[0]
-        times["inference"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        preds = out if deploy.output_op == "argmax" else out.argmax(axis=1)
-        for (path, original, data), pred in zip(group, preds):
-            pred = _restore(pred.astype(np.int32), data["trans_info"], original.shape[:2])
-            paths = save_prediction(args.save_dir, names[path], pred, original, palette)
-            written.append(paths["label_prediction"])
-        times["postprocess"].append(time.perf_counter() - start)
-
-    group = []
-    for path in tqdm(images, desc="infer", unit="img", dynamic_ncols=True):
-        start = time.perf_counter()
-        try:
-            original, data = preprocess(path)
-        except (OSError, ValueError, DataError) as e:
-            logger.error(f"skipped {path}: {e}")
-            failed.append(path)
-            continue
-        if not group:
-            times["preprocess"].append(0.0)
-        times["preprocess"][-1] += time.perf_counter() - start
-        if group and group[0][2]["img"].shape != data["img"].shape:
-            handle(group)
-            group = []
-            times["preprocess"].append(0.0)
-        group.append((path, original, data))
-        if len(group) == args.batch_size:
-            handle(group)
-            group = []
-    if group:
-        handle(group)
+    transforms = Compose(deploy.build_transforms())
+    images, base = collect_images(args.image_path)
+    predictor = _create_predictor(args, deploy, lambda: _preprocess(transforms, images[0])[1]["img"])
+    written, failed, times = _predict_all(args, deploy, predictor, transforms, images, base)
     logger.info(f"Wrote {len(written)} prediction(s) to {args.save_dir}")
-
     result: Dict[str, object] = {"written": written, "failed": failed}
     if args.benchmark and written:
-        first = preprocess(images[0])[1]["img"][None]
-        batch = np.repeat(first, args.batch_size, axis=0)
-        for _ in range(args.warmup):
-            run_predictor(predictor, batch)
-        runs = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            run_predictor(predictor, batch)
-            runs.append(time.perf_counter() - start)
-        result["benchmark"] = {"inference_s": runs, "preprocess_s": times["preprocess"],
-                               "postprocess_s": times["postprocess"]}
-        if args.out and args.out != "null":
-            import json
-            from paddleseg.utils.fileio import atomic_output
-            with atomic_output(args.out, "w") as f:
-                json.dump({"model_name": args.model_name, **result["benchmark"]}, f, indent=2)
-        logger.info(f"[BENCHMARK] {args.model_name or ''} input {list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
-                    f"inference {_percentiles(runs)}; per batch during the pass: preprocess "
-                    f"{_percentiles(times['preprocess'])}, postprocess {_percentiles(times['postprocess'])}")
+        result["benchmark"] = _benchmark(args, predictor, _preprocess(transforms, images[0])[1]["img"], times)
     if failed:
         raise UserError(f"{len(failed)} image(s) could not be read (the others were predicted): {failed}")
     return result
 
 
+def _preprocess(transforms, path: str):
+    """(the original RGB image, the transformed sample) of the image at ``path``."""
+    from paddleseg.transforms.io import read_image
+    original = read_image(path, channels=3, to_rgb=True)
+    return original, transforms({"img": original.copy()})
+
+
+def _create_predictor(args: argparse.Namespace, deploy, first_image):
+    """The Paddle Inference predictor on --device; with TensorRT, its shape range (``first_image()``
+    gives the default: the first image's transformed size)."""
+    from paddleseg.deploy.predictor import create_predictor
+    from paddleseg.utils.runtime import default_num_threads, set_device
+    trt_range = None
+    if args.use_trt:
+        if args.trt_shape_range:
+            h0, w0, h1, w1 = args.trt_shape_range
+        else:
+            first = first_image()
+            h0 = h1 = first.shape[1]
+            w0 = w1 = first.shape[2]
+        trt_range = ([1, 3, h0, w0], [args.batch_size, 3, h1, w1])
+    device = set_device(args.device)  # auto -> gpu or cpu; gpu:N -> card N
+    return create_predictor(deploy.model_file, deploy.params_file, device=device,
+                            gpu_id=int(device.split(":")[1]) if ":" in device else 0,
+                            cpu_threads=args.num_threads or default_num_threads(),
+                            use_onednn=args.onednn, use_trt=args.use_trt, precision=args.precision,
+                            trt_min_shape=trt_range[0] if trt_range else None,
+                            trt_max_shape=trt_range[1] if trt_range else None)
+
+
+def _predict_all(args: argparse.Namespace, deploy, predictor, transforms, images: List[str], base: str):
+    """Predict and save every image, batching equal sizes; returns (written, failed, per-batch times).
+
+    An unreadable image is logged and skipped (listed in ``failed``); the others are still predicted.
+    """
+    from tqdm import tqdm
+
+    from paddleseg.utils import logger
+    from paddleseg.utils.visualize import palette_for, prediction_names
+    names = dict(zip(images, prediction_names(images, base)))
+    palette = palette_for(deploy.palette, len(deploy.palette or ()))
+    times: Dict[str, List[float]] = {"preprocess": [], "inference": [], "postprocess": []}
+    written, failed, group = [], [], []
+
+    def flush():
+        written.extend(_run_batch(args, deploy, predictor, group, names, palette, times))
+        group.clear()
+
+    for path in tqdm(images, desc="infer", unit="img", dynamic_ncols=True):
+        start = time.perf_counter()
+        try:
+            original, data = _preprocess(transforms, path)
+        except (OSError, ValueError, DataError) as e:
+            logger.error(f"skipped {path}: {e}")
+            failed.append(path)
+            continue
+        if group and group[0][2]["img"].shape != data["img"].shape:
+            flush()
+        if not group:
+            times["preprocess"].append(0.0)
+        times["preprocess"][-1] += time.perf_counter() - start
+        group.append((path, original, data))
+        if len(group) == args.batch_size:
+            flush()
+    if group:
+        flush()
+    return written, failed, times
+
+
+def _run_batch(args: argparse.Namespace, deploy, predictor, group, names, palette, times) -> List[str]:
+    """Run one batch of equally sized samples, save its masks; returns the label files written."""
+    import numpy as np
+
+    from paddleseg.deploy.predictor import run_predictor
+    from paddleseg.utils.visualize import save_prediction
+    start = time.perf_counter()
+    batch = np.stack([data["img"] for _, _, data in group])
+    times["preprocess"][-1] += time.perf_counter() - start
+    start = time.perf_counter()
+    out = run_predictor(predictor, batch)[0]
+    times["inference"].append(time.perf_counter() - start)
+    start = time.perf_counter()
+    preds = out if deploy.output_op == "argmax" else out.argmax(axis=1)
+    written = []
+    for (path, original, data), pred in zip(group, preds):
+        pred = _restore(pred.astype(np.int32), data["trans_info"], original.shape[:2])
+        written.append(save_prediction(args.save_dir, names[path], pred, original, palette)["label_prediction"])
+    times["postprocess"].append(time.perf_counter() - start)
+    return written
+
+
+def _benchmark(args: argparse.Namespace, predictor, first, times: Dict[str, List[float]]) -> Dict[str, object]:
+    """Time --repeats runs of a --batch_size batch of ``first`` after --warmup; log and maybe save them."""
+    import numpy as np
+
+    from paddleseg.deploy.predictor import run_predictor
+    from paddleseg.utils import logger
+    batch = np.repeat(first[None], args.batch_size, axis=0)
+    for _ in range(args.warmup):
+        run_predictor(predictor, batch)
+    runs = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        run_predictor(predictor, batch)
+        runs.append(time.perf_counter() - start)
+    bench = {"inference_s": runs, "preprocess_s": times["preprocess"], "postprocess_s": times["postprocess"]}
+    if args.out and args.out != "null":
+        import json
+        from paddleseg.utils.fileio import atomic_output
+        with atomic_output(args.out, "w") as f:
+            json.dump({"model_name": args.model_name, **bench}, f, indent=2)
+    logger.info(f"[BENCHMARK] {args.model_name or ''} input {list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
+                f"inference {_percentiles(runs)}; per batch during the pass: preprocess "
+                f"{_percentiles(times['preprocess'])}, postprocess {_percentiles(times['postprocess'])}")
+    return bench
+
+
 def _restore(pred, trans_info, ori_shape):
     """Undo resize/padding records on a class-id map (nearest), then match the original size."""
     import cv2
-    for op, (h, w) in reversed(list(trans_info or [])):
+
+    from paddleseg.core.infer import undo_steps
+    for op, h, w in undo_steps(trans_info):
         if op == "resize":
-            pred = cv2.resize(pred, (int(w), int(h)), interpolation=cv2.INTER_NEAREST)
-        elif op == "padding":
-            pred = pred[:int(h), :int(w)]
+            pred = cv2.resize(pred, (w, h), interpolation=cv2.INTER_NEAREST)
+        else:
+            pred = pred[:h, :w]
     if pred.shape[:2] != tuple(ori_shape):
         pred = cv2.resize(pred, (int(ori_shape[1]), int(ori_shape[0])), interpolation=cv2.INTER_NEAREST)
     return pred

@@ -23,7 +23,8 @@ from typing import Any, Dict, List, Tuple
 
 from paddleseg.utils.cli import HelpFormatter, add_common_args, run_cli
 from paddleseg.utils.errors import DataError, UserError
-from paddleseg.utils.infer_cli import add_infer_args, infer_overrides
+from paddleseg.utils.infer_cli import add_infer_args
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
@@ -48,9 +49,7 @@ def _build(args: argparse.Namespace) -> Tuple[Any, Any, Any, Any]:
 
     setup_runtime(args.device, args.num_threads, seed=None)
     cfg = Config(args.config, opts=args.opts)
-    options = InferOptions.from_test_config(cfg.test_config, infer_overrides(args),
-                                            source=f"command line / test_config in {args.config}",
-                                            aug_key="aug_pred")
+    options = InferOptions.from_config(cfg, args, aug_key="aug_pred")
     builder = SegBuilder(cfg)
     model = builder.model
     load_trained_model(model, args.model_path)
@@ -67,6 +66,7 @@ def _predict_images(args: argparse.Namespace, images: List[str], names: Dict[str
     from paddleseg.core.infer import inference
     from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
+    from paddleseg.datasets import dataset_facts
     from paddleseg.utils.visualize import palette_for, save_prediction
 
     builder, model, transforms, options = _build(args)
@@ -85,7 +85,7 @@ def _predict_images(args: argparse.Namespace, images: List[str], names: Dict[str
             scores = inference(model, paddle.to_tensor(data["img"][None]), trans_info=data["trans_info"],
                                ori_shape=original.shape[:2], options=options)
             if palette is None:
-                palette = palette_for(builder.val_dataset_class, scores.shape[1])
+                palette = palette_for(dataset_facts(builder.val_dataset_class).palette, scores.shape[1])
             pred = paddle.argmax(scores, axis=1)[0].numpy().astype(np.uint8)
             paths = save_prediction(args.save_dir, names[path], pred, original, palette, args.overlay_weight)
             written.append(paths["pseudo_color_prediction"])

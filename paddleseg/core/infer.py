@@ -90,6 +90,17 @@ class InferOptions:
                 merged["aug" if key in ("aug_eval", "aug_pred") else key] = value
         return cls(source=source, **merged)
 
+    @classmethod
+    def from_config(cls, cfg: Any, args: Any = None, aug_key: str = "aug_eval") -> "InferOptions":
+        """The options of a run: ``cfg.test_config`` (a :class:`~paddleseg.cvlibs.Config`) with the
+        inference flags of ``args`` winning (``add_infer_args``'s; ``None``: the config alone).
+
+        The one place val.py, tools/predict.py (``aug_key='aug_pred'``) and train.py make them.
+        """
+        from ..utils.infer_cli import infer_overrides
+        return cls.from_test_config(cfg.test_config, infer_overrides(args) if args is not None else None,
+                                    source=f"command line / test_config in {cfg.path}", aug_key=aug_key)
+
     def describe(self) -> str:
         parts = ["slide " + f"crop {self.crop_size[0]}x{self.crop_size[1]} stride {self.stride[0]}x{self.stride[1]}"
                  if self.is_slide else "whole image"]
@@ -99,24 +110,35 @@ class InferOptions:
         return "; ".join(parts)
 
 
-def reverse_transform(logits: paddle.Tensor, trans_info: Sequence[Tuple[str, Sequence[int]]],
-                      mode: str = "bilinear") -> paddle.Tensor:
-    """Undo the recorded size-changing transforms, last first.
+TRANS_OPS = ("resize", "padding")
+
+
+def undo_steps(trans_info: Optional[Sequence[Tuple[str, Sequence[int]]]]) -> List[Tuple[str, int, int]]:
+    """The recorded size-changing transforms as ``(op, h, w)`` steps to undo, last first.
 
     Each ``trans_info`` entry is ``(op, (h, w))`` holding the size *before* that op: a ``resize`` is undone
-    by interpolating back to ``(h, w)``, a ``padding`` by cropping the top-left ``(h, w)``.
+    by resizing back to ``(h, w)``, a ``padding`` by cropping the top-left ``(h, w)``. The one reader of
+    the records (scores here, class-id maps in tools/infer.py); an unknown op is an error, never skipped.
     """
-    for op, size in reversed(list(trans_info)):
-        h, w = int(size[0]), int(size[1])
+    steps = []
+    for op, size in reversed(list(trans_info or [])):
+        if op not in TRANS_OPS:
+            raise ValueError(f"unknown transform record {op!r} in trans_info (known: {', '.join(TRANS_OPS)})")
+        steps.append((op, int(size[0]), int(size[1])))
+    return steps
+
+
+def reverse_transform(logits: paddle.Tensor, trans_info: Sequence[Tuple[str, Sequence[int]]],
+                      mode: str = "bilinear") -> paddle.Tensor:
+    """Undo the recorded size-changing transforms on N x C x H x W scores (see :func:`undo_steps`)."""
+    for op, h, w in undo_steps(trans_info):
         if op == "resize":
             if mode == "nearest":
                 logits = F.interpolate(logits, size=[h, w], mode="nearest")
             else:
                 logits = F.interpolate(logits, size=[h, w], mode=mode, align_corners=False)
-        elif op == "padding":
-            logits = logits[:, :, :h, :w]
         else:
-            raise ValueError(f"unknown transform record {op!r} in trans_info")
+            logits = logits[:, :, :h, :w]
     return logits
 
 

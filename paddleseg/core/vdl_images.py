@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 import paddle
 
+from ..datasets.facts import dataset_facts
 from ..utils.visualize import colorize, palette_for
 from .infer import inference
 
@@ -14,7 +15,8 @@ def log_predictions(writer: Any, model: paddle.nn.Layer, dataset: paddle.io.Data
                     num_images: int = 3) -> None:
     """Adds ``Eval/prediction_i`` images: the input (de-normalised by its own min/max), the label
     and the prediction side by side, in the dataset's colours."""
-    palette = palette_for(type(dataset), int(dataset.num_classes))
+    facts = dataset_facts(dataset)
+    palette = palette_for(facts.palette, int(facts.num_classes))
     was_training = model.training
     model.eval()
     with paddle.no_grad():

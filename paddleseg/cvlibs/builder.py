@@ -27,6 +27,28 @@ from .validate import (UNSUPPORTED_TYPES, check_arguments, check_datasets_agree,
 _OPTIMIZER_ALIASES = {"sgd": "SGD", "adam": "Adam"}
 
 
+def optimizer_type(opt_cfg: dict) -> str:
+    """The registered optimizer ``opt_cfg`` names: the one place for PaddleSeg 2.8's naming rules.
+
+    Old spellings (``sgd``, ``adam``) are accepted, and ``SGD`` with ``momentum`` set is built as
+    ``Momentum`` (PaddleSeg's configs write ``type: SGD, momentum: 0.9``).
+    """
+    name = _OPTIMIZER_ALIASES.get(opt_cfg.get("type"), opt_cfg.get("type"))
+    return "Momentum" if name == "SGD" and "momentum" in opt_cfg else name
+
+
+# Which registry a component in each config section comes from (key paths without list indices),
+# so an unknown ``type`` is matched against the right names.
+SECTION_REGISTRIES = {
+    "model": manager.MODELS, "model.backbone": manager.BACKBONES,
+    "loss.types": manager.LOSSES, "loss.types.losses": manager.LOSSES,   # MixedLoss's members
+    "optimizer": manager.OPTIMIZERS,
+    "train_dataset": manager.DATASETS, "val_dataset": manager.DATASETS,
+    "train_dataset.transforms": manager.TRANSFORMS, "val_dataset.transforms": manager.TRANSFORMS,
+    "Deploy.transforms": manager.TRANSFORMS,                             # deploy.yaml
+}
+
+
 def _multi_output_loss_class() -> Callable:
     """``paddleseg.models.losses.MultiOutputLoss``, imported late (models import this package)."""
     from ..models.losses import MultiOutputLoss
@@ -47,11 +69,11 @@ class SegBuilder:
     """Builds (once, lazily) every component a semantic segmentation run needs.
 
     Args:
-        config: the parsed config.
+        config: the parsed config (or any object with ``source_of(key_path)``, e.g. a DeployConfig).
         comp_list: registries to look ``type`` names up in, in order (default: all).
     """
 
-    def __init__(self, config: Config, comp_list: Optional[list] = None) -> None:
+    def __init__(self, config: Config | Any, comp_list: Optional[list] = None) -> None:
         self.config = config
         self.comp_list = comp_list if comp_list is not None else [
             manager.MODELS, manager.BACKBONES, manager.DATASETS, manager.TRANSFORMS,
@@ -85,25 +107,10 @@ class SegBuilder:
         return f"'{type_name}' is not a registered component{did_you_mean(type_name, names, True)}"
 
     def _expected_registry(self, key_path: str) -> Optional[manager.ComponentManager]:
-        """The registry a component at ``key_path`` most likely belongs to."""
-        parts = key_path.split(".") if key_path else []
-        if not parts:
-            return None
-        if parts[-1] == "backbone":
-            guess = manager.BACKBONES
-        elif len(parts) >= 2 and parts[-2] == "transforms":
-            guess = manager.TRANSFORMS
-        elif parts == ["model"]:
-            guess = manager.MODELS
-        elif parts == ["optimizer"]:
-            guess = manager.OPTIMIZERS
-        elif parts[0] == "loss":
-            guess = manager.LOSSES
-        elif len(parts) == 1 and parts[0].endswith("dataset"):
-            guess = manager.DATASETS
-        else:
-            return None
-        return guess if guess in self.comp_list else None
+        """The registry of the config section ``key_path`` is in (list indices ignored), if known."""
+        section = ".".join(p for p in key_path.split(".") if p and not p.isdigit())
+        registry = SECTION_REGISTRIES.get(section)
+        return registry if registry in self.comp_list else None
 
     def build_component(self, cfg: dict, key_path: str = "") -> Any:
         """Build the component ``cfg`` describes (nested components first).
@@ -238,10 +245,9 @@ class SegBuilder:
         """The paddle optimizer over :attr:`model`'s parameters, driven by :attr:`lr_scheduler`."""
         opt_cfg = self._require("optimizer", "optimizer: {type: SGD, momentum: 0.9, "
                                              "weight_decay: 4.0e-5}")
-        opt_cfg["type"] = _OPTIMIZER_ALIASES.get(opt_cfg.get("type"), opt_cfg.get("type"))
-        if opt_cfg["type"] == "SGD" and "momentum" in opt_cfg:
-            opt_cfg["type"] = "Momentum"
+        if optimizer_type(opt_cfg) == "Momentum" != opt_cfg.get("type"):
             logger.info("optimizer: SGD with `momentum` is built as Momentum (as PaddleSeg does)")
+        opt_cfg["type"] = optimizer_type(opt_cfg)
         wrapper = self.build_component(opt_cfg, "optimizer")
         logger.info(f"Built optimizer: {describe(opt_cfg)}")
         try:

@@ -10,17 +10,25 @@ from typing import Callable, Optional
 
 import paddle
 
-from .errors import ComponentBuildError, ConfigError, did_you_mean
+from . import manager
+from .errors import ComponentBuildError, ConfigError
 from .validate import check_arguments
 
 KEY = "lr_scheduler"
 
+_lr = paddle.optimizer.lr
+# The schedulers a config may name (``lr_scheduler.type``): an explicit table registered in
+# ``manager.LR_SCHEDULERS``, so they are looked up (and misspellings suggested) like optimizers.
+manager.LR_SCHEDULERS.add_component([
+    _lr.CosineAnnealingDecay, _lr.CosineAnnealingWarmRestarts, _lr.CyclicLR, _lr.ExponentialDecay,
+    _lr.InverseTimeDecay, _lr.LambdaDecay, _lr.LinearLR, _lr.LinearWarmup, _lr.MultiStepDecay,
+    _lr.MultiplicativeDecay, _lr.NaturalExpDecay, _lr.NoamDecay, _lr.OneCycleLR, _lr.PiecewiseDecay,
+    _lr.PolynomialDecay, _lr.ReduceOnPlateau, _lr.StepDecay])
+
 
 def scheduler_names() -> list:
-    """Names of the scheduler classes in ``paddle.optimizer.lr``."""
-    lr = paddle.optimizer.lr
-    return sorted(n for n in dir(lr) if isinstance(getattr(lr, n), type)
-                  and issubclass(getattr(lr, n), lr.LRScheduler) and n != "LRScheduler")
+    """Names of the registered scheduler classes."""
+    return sorted(manager.LR_SCHEDULERS.components_dict)
 
 
 def build_lr_scheduler(lr_cfg: dict, iters: Optional[int], source_of: Callable[[str], str],
@@ -39,11 +47,9 @@ def build_lr_scheduler(lr_cfg: dict, iters: Optional[int], source_of: Callable[[
                           "end_lr: 0, power: 0.9}")
     src = source_of(KEY)
     lr_type = lr_cfg.pop("type", None)
-    names = scheduler_names()
-    if lr_type not in names:
-        raise ConfigError(f"`{KEY}.type` in {source_of(KEY + '.type')} is {lr_type!r}, which is "
-                          f"not a paddle.optimizer.lr scheduler.{did_you_mean(str(lr_type), names)}"
-                          f" Available: {names}")
+    if not isinstance(lr_type, str) or lr_type not in manager.LR_SCHEDULERS:
+        raise ConfigError(f"`{KEY}.type` in {source_of(KEY + '.type')} is {lr_type!r}: "
+                          f"{manager.LR_SCHEDULERS.unknown_message(str(lr_type))}")
     warmup_iters = lr_cfg.pop("warmup_iters", None)
     warmup_start_lr = lr_cfg.pop("warmup_start_lr", None)
     if (warmup_iters is None) != (warmup_start_lr is None):
@@ -59,7 +65,7 @@ def build_lr_scheduler(lr_cfg: dict, iters: Optional[int], source_of: Callable[[
             raise ConfigError(f"`{KEY}` PolynomialDecay in {src} needs `decay_steps`, or a "
                               "top-level `iters` to derive it from")
         lr_cfg["decay_steps"] = max(iters - warmup, 1)
-    cls = getattr(paddle.optimizer.lr, lr_type)
+    cls = manager.LR_SCHEDULERS[lr_type]
     params = check_arguments(cls, lr_type, lr_cfg, KEY, source_of)
     _check_learning_rate(params.get("learning_rate"), warmup, warmup_start_lr, source_of)
     scheduler = _construct(cls, lr_type, params, src)

@@ -106,3 +106,4 @@ DATASETS = ComponentManager("datasets")
 TRANSFORMS = ComponentManager("transforms")
 LOSSES = ComponentManager("losses")
 OPTIMIZERS = ComponentManager("optimizers")
+LR_SCHEDULERS = ComponentManager("lr_schedulers")  # filled by cvlibs/lr_scheduler.py

@@ -185,11 +185,9 @@ DATASET_FIELDS = {"NUM_CLASSES": "num_classes", "IMG_CHANNELS": "img_channels",
 
 
 def dataset_value(dataset_class: Any, dataset_cfg: dict, attr: str) -> Optional[Any]:
-    """The dataset's ``attr`` (class attribute first, then its config key), or None."""
-    value = getattr(dataset_class, attr, None)
-    if value is None:
-        value = dataset_cfg.get(DATASET_FIELDS[attr])
-    return value
+    """The dataset's ``attr`` (class constant first, then its config key), or None."""
+    from ..datasets.facts import dataset_facts   # late: the datasets import this package to register
+    return getattr(dataset_facts(dataset_class, dataset_cfg), DATASET_FIELDS[attr])
 
 
 def sync_argument(target_cfg: dict, target_path: str, component: Callable, arg: str,

@@ -67,18 +67,17 @@ class DeployConfig:
         self.class_names = self.dic.get("class_names")
 
     def build_transforms(self) -> List[Any]:
-        """The val transforms, built from the registry (a clear error names an unknown type)."""
+        """The val transforms, built and argument-checked by the config builder (errors name this file)."""
+        from ..cvlibs.builder import SegBuilder
         from ..transforms.compose import missing_type_message
+        builder = SegBuilder(self, comp_list=[manager.TRANSFORMS])
         built = []
         for i, item in enumerate(self.dic.get("transforms") or []):
-            item = dict(item)
-            if "type" not in item:
+            if not isinstance(item, dict) or "type" not in item:
                 raise ConfigError(f"{self.path}: {missing_type_message(f'Deploy.transforms[{i}]', item)}")
-            name = item.pop("type")
-            if name not in manager.TRANSFORMS:
-                raise ConfigError(f"{self.path}: Deploy.transforms[{i}]: {manager.TRANSFORMS.unknown_message(name)}")
-            try:
-                built.append(manager.TRANSFORMS[name](**item))
-            except (TypeError, ValueError) as e:
-                raise ConfigError(f"{self.path}: Deploy.transforms[{i}] ({name}) is invalid: {e}") from e
+            built.append(builder.build_component(item, f"Deploy.transforms.{i}"))
         return built
+
+    def source_of(self, key_path: str) -> str:
+        """Every key comes from this file (what the builder names in its errors)."""
+        return self.path

@@ -23,10 +23,10 @@ def default_palette(num_colors: int = 256) -> np.ndarray:
     return table.astype(np.uint8)
 
 
-def palette_for(dataset_class: Optional[type], num_classes: int) -> np.ndarray:
-    """256 x 3 RGB table: the dataset's ``PALETTE`` for its classes where it has one, else the default."""
+def palette_for(colours: Optional[Sequence[Sequence[int]]], num_classes: int) -> np.ndarray:
+    """256 x 3 RGB table: ``colours`` (a dataset's palette, see ``dataset_facts``) for the first
+    ``num_classes`` ids when it has that many, else the default colour map."""
     table = default_palette(256)
-    colours: Optional[Sequence[Sequence[int]]] = getattr(dataset_class, "PALETTE", None)
     if colours is not None and len(colours) >= num_classes:
         table[:num_classes] = np.asarray(colours[:num_classes], dtype=np.uint8)
     return table
