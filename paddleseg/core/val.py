@@ -9,6 +9,7 @@ import paddle
 import paddle.distributed as dist
 from tqdm import tqdm
 
+from ..datasets.facts import dataset_facts
 from ..utils import logger
 from ..utils.metrics import confusion_matrix, metrics_from_confusion
 from ..utils.runtime import seed_worker
@@ -68,9 +69,15 @@ def _confusion(model: paddle.nn.Layer, loader: Iterable[List[Dict[str, Any]]], o
     return cm
 
 
+def _ignore_index(eval_dataset: paddle.io.Dataset) -> int:
+    """The dataset's ignore index (255, PaddleSeg's convention, when it states none)."""
+    value = dataset_facts(eval_dataset).ignore_index
+    return 255 if value is None else int(value)
+
+
 def _class_names(eval_dataset: paddle.io.Dataset, num_classes: int) -> Optional[List[str]]:
     """The dataset's class names when it declares one per class, else None (numbered in the report)."""
-    names = getattr(eval_dataset, "CLASS_NAMES", None) or getattr(eval_dataset, "NAMES", None)
+    names = dataset_facts(eval_dataset).class_names
     return names if names is not None and len(names) == num_classes else None
 
 
@@ -107,7 +114,7 @@ def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_worker
     bar = tqdm(total=len(shard), desc="eval", unit="img", disable=not (progress and show),
                dynamic_ncols=True, leave=False)
     try:
-        cm = _confusion(model, loader, options, num_classes, int(getattr(eval_dataset, "ignore_index", 255)), bar)
+        cm = _confusion(model, loader, options, num_classes, _ignore_index(eval_dataset), bar)
     finally:
         bar.close()   # also on a data error, so its message starts on a clean line
     if dist.get_world_size() > 1:
