@@ -34,7 +34,8 @@ def test_state_dict_matches_paddleseg(depth):
 @pytest.mark.parametrize("name,channels", [("ResNet18_vd", [64, 128, 256, 512]),
                                            ("ResNet34_vd", [64, 128, 256, 512]),
                                            ("ResNet50_vd", [256, 512, 1024, 2048]),
-                                           ("ResNet101_vd", [256, 512, 1024, 2048])])
+                                           pytest.param("ResNet101_vd", [256, 512, 1024, 2048],
+                                                        marks=pytest.mark.slow)])
 def test_registered_backbone_forward_backward(name, channels):
     paddle.seed(0)
     model = manager.BACKBONES[name](output_stride=8)

@@ -12,14 +12,12 @@ import paddleseg.transforms as T  # noqa: E402
 from paddleseg.cvlibs import manager  # noqa: E402
 from paddleseg.utils.errors import DataError  # noqa: E402
 from paddleseg.datasets import ADE20K, Cityscapes, Dataset  # noqa: E402
-from paddleseg.datasets.synthetic import generate  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def synth_master(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp("cityscapes_master"))
-    generate(root, num_train=4, num_val=3, size=(64, 32), seed=0)
-    return root
+@pytest.fixture
+def synth_master(synthetic_cityscapes):
+    """The session's generated dataset (4 train, 3 val, 64x32): read only."""
+    return synthetic_cityscapes
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from tiny_training import REPO, TinyData, TinyNet, build_trainer, make_trainer
 from paddleseg.core.hooks import HookBase, LogRecord
 from paddleseg.core.train import train
 from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss
-from paddleseg.datasets.synthetic import generate
 
 QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")
 
@@ -140,9 +139,8 @@ print("RESULT " + json.dumps(runs))
 
 
 @pytest.mark.timeout(600)
-def test_config_to_static_training_trains_encnet_through_to_static(tmp_path):
-    data = tmp_path / "data"
-    generate(str(data), num_train=4, num_val=2, size=(64, 32), seed=0)
+def test_config_to_static_training_trains_encnet_through_to_static(synthetic_cityscapes, tmp_path):
+    data = synthetic_cityscapes
     argv = ["--config", QUICKSTART, "--iters", "2", "--save_interval", "2", "--log_iters", "1", "--seed", "1",
             "--batch_size", "2", "--num_threads", "1", "--check_labels", "0", "--do_eval"]
     proc = subprocess.run([sys.executable, "-c", _TO_STATIC_RUNS, str(tmp_path), str(data), *argv], cwd=REPO,

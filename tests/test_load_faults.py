@@ -31,7 +31,6 @@ from paddleseg.utils.pretrained import (ARCHITECTURE_SIGNATURES, load_entire_mod
 from paddleseg.utils.visualize import prediction_names, save_prediction
 from tools import infer as infer_cli
 from tools import predict as predict_cli
-from paddleseg.datasets.synthetic import generate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENCNET = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")
@@ -47,7 +46,7 @@ def encnet_like_quickstart(num_classes):
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
-    """Checkpoints: the quickstart ENCNet, the quickstart ICNet, a 5-class ENCNet; plus tiny data."""
+    """Checkpoints: the quickstart ENCNet, the quickstart ICNet, a 5-class ENCNet."""
     root = tmp_path_factory.mktemp("load_faults")
     paddle.seed(0)
     paths = {}
@@ -56,7 +55,6 @@ def weights(tmp_path_factory):
         paths[name] = str(root / name / "model.pdparams")
         os.makedirs(os.path.dirname(paths[name]))
         paddle.save(model.state_dict(), paths[name])
-    generate(str(root / "data"), num_train=1, num_val=1, size=(64, 32), seed=1)
     return root, paths
 
 
@@ -132,9 +130,9 @@ def test_every_model_of_the_package_has_an_architecture_signature():
 
 
 @pytest.mark.timeout(300)
-def test_val_with_mismatched_weights_exits_1_with_one_line_and_no_metrics(weights):
+def test_val_with_mismatched_weights_exits_1_with_one_line_and_no_metrics(weights, synthetic_cityscapes):
     root, paths = weights
-    data = str(root / "data")
+    data = synthetic_cityscapes
     run = subprocess.run([sys.executable, "val.py", "--config", ENCNET, "--model_path", paths["icnet"],
                           "--num_threads", "1", "--opts", f"train_dataset.dataset_root={data}",
                           f"val_dataset.dataset_root={data}"],
@@ -233,7 +231,8 @@ def test_full_disk_while_saving_a_prediction_names_the_file_and_leaves_nothing(t
 
 
 @pytest.mark.timeout(180)
-def test_full_disk_while_writing_val_metrics_is_an_error(weights, tmp_path, monkeypatch, capsys):
+def test_full_disk_while_writing_val_metrics_is_an_error(weights, synthetic_cityscapes, tmp_path, monkeypatch,
+                                                        capsys):
     root, paths = weights
     model_dir = tmp_path / "model"
     model_dir.mkdir()
@@ -247,7 +246,7 @@ def test_full_disk_while_writing_val_metrics_is_an_error(weights, tmp_path, monk
         raise ENOSPC
     monkeypatch.setattr(json, "dump", partial_dump)
     monkeypatch.delenv("PADDLESEG_DEBUG", raising=False)
-    data = str(root / "data")
+    data = synthetic_cityscapes
     with pytest.raises(SystemExit) as e:
         run_cli(val_cli.main, ["--config", ENCNET, "--model_path", str(model_dir / "model.pdparams"),
                                "--num_threads", "1", "--opts", f"train_dataset.dataset_root={data}",

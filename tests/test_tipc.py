@@ -21,12 +21,14 @@ def _txt(model):
     return os.path.join("test_tipc", "configs", model, "train_infer_python.txt")
 
 
-def _bash(*args, env_extra=None):
+def _bash(cwd, *args, env_extra=None):
+    """Run a TIPC script in ``cwd`` (the tmp mirror from the ``tipc_checkout`` fixture: the scripts write
+    test_tipc/output and test_tipc/data relative to the working directory, never into the checkout)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PADDLE_", "FLAGS_")) and k not in ("TIPC_MODEL_PATH", "CITYSCAPES_ROOT")}
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # `python` = this venv's
     env.update(env_extra or {})
-    return subprocess.run(["bash", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(["bash", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -53,16 +55,17 @@ def test_layout_errors_name_the_line(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def lite_data():
-    run = _bash("test_tipc/prepare.sh", _txt("encnet"), "lite_train_lite_infer")
+def lite_data(tipc_checkout):
+    run = _bash(tipc_checkout, "test_tipc/prepare.sh", _txt("encnet"), "lite_train_lite_infer")
     assert run.returncode == 0, run.stdout + run.stderr
-    return os.path.join(REPO, "test_tipc", "data", "cityscapes")
+    return os.path.join(tipc_checkout, "test_tipc", "data", "cityscapes")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("model", MODELS)
-def test_lite_chain_passes(model, lite_data):
-    run = _bash("test_tipc/test_train_inference_python.sh", _txt(model), "lite_train_lite_infer")
-    log = open(os.path.join(REPO, "test_tipc", "output", model, "results_python.log")).read()
+def test_lite_chain_passes(model, lite_data, tipc_checkout):
+    run = _bash(tipc_checkout, "test_tipc/test_train_inference_python.sh", _txt(model), "lite_train_lite_infer")
+    log = open(os.path.join(tipc_checkout, "test_tipc", "output", model, "results_python.log")).read()
     assert run.returncode == 0, run.stdout[-3000:] + log
     assert "Run failed" not in log
     # train, eval, export, and 2 x 2 x 2 CPU inference variants, each logged as successful
@@ -70,7 +73,8 @@ def test_lite_chain_passes(model, lite_data):
     assert "Skipped gpu_list entry 0" in log or "--device gpu" in log
 
 
-def test_a_broken_step_is_logged_and_fails_the_script(lite_data, tmp_path):
+@pytest.mark.e2e
+def test_a_broken_step_is_logged_and_fails_the_script(lite_data, tipc_checkout, tmp_path):
     lines = open(os.path.join(REPO, _txt("icnet"))).read().splitlines()
     lines[1] = "model_name:icnet_broken"
     lines[6] = "--iters:lite_train_lite_infer=2"
@@ -78,9 +82,8 @@ def test_a_broken_step_is_logged_and_fails_the_script(lite_data, tmp_path):
     lines[41], lines[42], lines[43] = "--enable_mkldnn:True", "--cpu_threads:1", "--batch_size:1"
     broken = tmp_path / "train_infer_python.txt"
     broken.write_text("\n".join(lines) + "\n")
-    run = _bash("test_tipc/test_train_inference_python.sh", str(broken), "lite_train_lite_infer")
-    log = open(os.path.join(REPO, "test_tipc", "output", "icnet_broken", "results_python.log")).read()
-    shutil.rmtree(os.path.join(REPO, "test_tipc", "output", "icnet_broken"), ignore_errors=True)
+    run = _bash(tipc_checkout, "test_tipc/test_train_inference_python.sh", str(broken), "lite_train_lite_infer")
+    log = open(os.path.join(tipc_checkout, "test_tipc", "output", "icnet_broken", "results_python.log")).read()
     assert run.returncode != 0
     assert "Run successfully with command - python train.py" in log
     assert "Run failed with command - python val.py" in log and "no_such_file" in log
@@ -100,23 +103,18 @@ def _whole_infer_txt(tmp_path, model_name, infer_model="null", image_path=None):
     return str(txt)
 
 
-def test_whole_infer_runs_from_a_given_model_without_training(lite_data, tmp_path):
-    # a checkpoint from two training iterations on the lite data stands in for trained weights
-    ckpt = tmp_path / "ckpt"
-    train = subprocess.run([sys.executable, "train.py", "--config", "test_tipc/configs/encnet/encnet_resnet18_tipc.yml",
-                            "--iters", "2", "--batch_size", "2", "--save_interval", "2", "--num_workers", "0",
-                            "--save_dir", str(ckpt), "--device", "cpu"], cwd=REPO, capture_output=True, text=True,
-                           timeout=300)
-    assert train.returncode == 0, train.stderr[-3000:]
-    model = str(ckpt / "iter_2" / "model.pdparams")
-    out = os.path.join(REPO, "test_tipc", "output", "encnet_whole_infer")
+@pytest.mark.e2e
+def test_whole_infer_runs_from_a_given_model_without_training(lite_data, tipc_checkout, encnet_checkpoint, tmp_path):
+    # a checkpoint from two training iterations of the same ENCNet stands in for trained weights
+    model = os.path.join(encnet_checkpoint, "iter_2", "model.pdparams")
+    out = os.path.join(tipc_checkout, "test_tipc", "output", "encnet_whole_infer")
     try:
         # the model from TIPC_MODEL_PATH: eval on the prepared data, export, infer; no training
         txt = _whole_infer_txt(tmp_path, "encnet_whole_infer")
         env = {"TIPC_MODEL_PATH": model}
-        prep = _bash("test_tipc/prepare.sh", txt, "whole_infer", env_extra=env)
+        prep = _bash(tipc_checkout, "test_tipc/prepare.sh", txt, "whole_infer", env_extra=env)
         assert prep.returncode == 0 and "whole_infer model: " + model in prep.stdout, prep.stdout + prep.stderr
-        run = _bash("test_tipc/test_train_inference_python.sh", txt, "whole_infer", env_extra=env)
+        run = _bash(tipc_checkout, "test_tipc/test_train_inference_python.sh", txt, "whole_infer", env_extra=env)
         log = open(os.path.join(out, "results_python.log")).read()
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:] + log
         assert f"whole_infer: no training; model {model}" in log
@@ -137,11 +135,11 @@ def test_whole_infer_runs_from_a_given_model_without_training(lite_data, tmp_pat
         shutil.copytree(os.path.join(run_dir, "export"), exported)
         images = tmp_path / "images"
         images.mkdir()
-        first = open(os.path.join(REPO, "test_tipc", "data", "cityscapes", "val_images.txt")).readline().strip()
-        shutil.copy(os.path.join(REPO, "test_tipc", "data", "cityscapes", first), images / "a.png")
+        first = open(os.path.join(lite_data, "val_images.txt")).readline().strip()
+        shutil.copy(os.path.join(lite_data, first), images / "a.png")
         txt = _whole_infer_txt(tmp_path, "encnet_whole_infer", infer_model=str(exported),
                                image_path=str(images / "a.png"))
-        run = _bash("test_tipc/test_train_inference_python.sh", txt, "whole_infer")
+        run = _bash(tipc_checkout, "test_tipc/test_train_inference_python.sh", txt, "whole_infer")
         log = open(os.path.join(out, "results_python.log")).read()
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:] + log
         assert f"Skipped export: {exported} is already exported" in log
@@ -152,16 +150,16 @@ def test_whole_infer_runs_from_a_given_model_without_training(lite_data, tmp_pat
         shutil.rmtree(out, ignore_errors=True)
 
 
-def test_whole_infer_without_a_model_fails_clearly(tmp_path):
-    out = os.path.join(REPO, "test_tipc", "output", "encnet_no_model")
+def test_whole_infer_without_a_model_fails_clearly(tipc_checkout, tmp_path):
+    out = os.path.join(tipc_checkout, "test_tipc", "output", "encnet_no_model")
     txt = _whole_infer_txt(tmp_path, "encnet_no_model")
     for script in ("test_tipc/prepare.sh", "test_tipc/test_train_inference_python.sh"):
-        run = _bash(script, txt, "whole_infer")
+        run = _bash(tipc_checkout, script, txt, "whole_infer")
         assert run.returncode == 1, (script, run.stdout, run.stderr)
         assert "whole_infer: no model given" in run.stderr and "TIPC_MODEL_PATH=" in run.stderr
         assert "infer_model line, line 37" in run.stderr
     assert not os.path.exists(out)   # it stops before running (or logging) anything
-    run = _bash("test_tipc/test_train_inference_python.sh", txt, "whole_infer",
+    run = _bash(tipc_checkout, "test_tipc/test_train_inference_python.sh", txt, "whole_infer",
                 env_extra={"TIPC_MODEL_PATH": str(tmp_path / "missing.pdparams")})
     assert run.returncode == 1
     assert f"whole_infer: {tmp_path / 'missing.pdparams'} (from TIPC_MODEL_PATH) is not a model" in run.stderr

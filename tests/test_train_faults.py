@@ -23,7 +23,6 @@ from paddleseg.utils import checkpoint as ckpt
 from paddleseg.utils.cli import run_cli
 from paddleseg.utils.errors import CheckpointError, UserError
 from paddleseg.utils.run_lock import LOCK_NAME, SaveDirInUseError, SaveDirLock
-from paddleseg.datasets.synthetic import generate
 
 QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")
 
@@ -237,11 +236,9 @@ def _start_and_wait_for_iterations(cmd, save_dir, n):
     return proc
 
 
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("faults_data")
-    generate(str(root), num_train=4, num_val=2, size=(64, 32), seed=0)
-    return root
+@pytest.fixture
+def tiny_data(synthetic_cityscapes):
+    return synthetic_cityscapes
 
 
 @pytest.mark.timeout(240)

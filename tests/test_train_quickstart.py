@@ -26,12 +26,14 @@ def _opts(root, *extra):
 @pytest.fixture(scope="module")
 def trained(data_root, tmp_path_factory):
     save_dir = str(tmp_path_factory.mktemp("quickstart_run"))
-    summary = train_cli.main(["--config", QUICKSTART, "--save_dir", save_dir, "--iters", "100",
-                              "--save_interval", "100", "--log_iters", "10", "--do_eval", "--seed", "0",
+    # 70 iterations (was 100): measured loss ratio 0.30 (< 0.7) and mIoU 0.26 (> 0.2) with seed 0.
+    summary = train_cli.main(["--config", QUICKSTART, "--save_dir", save_dir, "--iters", "70",
+                              "--save_interval", "70", "--log_iters", "7", "--do_eval", "--seed", "0",
                               *_opts(data_root)])
     return save_dir, summary
 
 
+@pytest.mark.e2e
 def test_quickstart_loss_falls_and_beats_chance(trained):
     save_dir, summary = trained
     losses = [e["loss"] for e in summary["history"] if "loss" in e]
@@ -41,11 +43,12 @@ def test_quickstart_loss_falls_and_beats_chance(trained):
     # 19 classes: chance-level mIoU is a few percent
     assert summary["best_miou"] > 0.2, summary["best_miou"]
     assert os.path.isfile(os.path.join(save_dir, "best_model", "model.pdparams"))
-    assert os.path.isfile(os.path.join(save_dir, "iter_100", "model.pdopt"))
+    assert os.path.isfile(os.path.join(save_dir, "iter_70", "model.pdopt"))
     lines = open(os.path.join(save_dir, "train_log.jsonl")).read().splitlines()
     assert any("eval_mIoU" in json.loads(line) for line in lines)
 
 
+@pytest.mark.e2e
 def test_val_cli_matches_training_eval(trained, data_root, tmp_path):
     save_dir, summary = trained
     out = tmp_path / "metrics.json"
@@ -74,14 +77,15 @@ def test_resume_continues_and_stops_at_end(data_root, tmp_path):
     assert sorted(d for d in os.listdir(save_dir) if d.startswith("iter_")) == ["iter_4", "iter_6"]
 
 
-def test_bad_label_fails_before_training(tmp_path):
+def test_bad_label_fails_before_training(synthetic_cityscapes, tmp_path):
     import glob
+    import shutil
 
     import cv2
     import numpy as np
 
     root = tmp_path / "data"
-    generate(str(root), num_train=4, num_val=2, size=(64, 32), seed=3)
+    shutil.copytree(synthetic_cityscapes, root)   # a private copy: this test damages a label
     bad = sorted(glob.glob(str(root / "gtFine" / "train" / "*" / "*_gtFine_labelTrainIds.png")))[1]
     label = cv2.imread(bad, cv2.IMREAD_UNCHANGED)
     label[0, 0] = 40
@@ -97,6 +101,7 @@ def test_bad_label_fails_before_training(tmp_path):
 ICNET_QUICKSTART = os.path.join(REPO, "configs", "icnet", "icnet_resnet18_vd_synthetic_quickstart.yml")
 
 
+@pytest.mark.e2e
 def test_icnet_quickstart_learns_through_the_generic_trainer(data_root, tmp_path):
     # Same train.py / val.py as ENCNet: the model and the loss config carry all of ICNet's specifics.
     save_dir = str(tmp_path / "icnet")
