@@ -28,6 +28,10 @@ except (OSError, AttributeError):
 _SIGACTION_SIZE = 1024      # larger than any platform's struct sigaction: saved and restored opaquely
 
 
+def _ignore_child_exit(signum: int, frame: Any) -> None:
+    """SIGCHLD while stopping: the loader's workers ended with the rest of the process group."""
+
+
 class StopOnSignal:
     """While active, SIGTERM and SIGINT ask the trainer to stop after the current step (``signum``
     becomes non-zero); a second signal exits at once with 128 + signal.
@@ -76,10 +80,12 @@ class StopOnSignal:
             os._exit(128 + signum)
         self.signum = signum
         # A scheduler signals the whole process group, so the data-loading workers end too; Paddle's
-        # SIGCHLD handler would raise about that in the middle of the step we are finishing.
+        # SIGCHLD handler would raise about that in the middle of the step we are finishing. A Python
+        # no-op, not SIG_DFL: a SIGCHLD already caught but not yet handled would otherwise make
+        # CPython raise "Signal 17 ignored due to race condition" from whatever runs next.
         if hasattr(signal, "SIGCHLD") and signal.SIGCHLD not in self._saved:
             self._saved[signal.SIGCHLD] = (signal.getsignal(signal.SIGCHLD), None)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGCHLD, _ignore_child_exit)
         # os.write, not logging: a handler may run while the main thread holds the logging lock.
         os.write(2, f"\n{name} received: stopping after the current step with a checkpoint "
                     f"(send it again to exit at once)\n".encode())
