@@ -14,6 +14,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import paddle
 import paddle.nn.functional as F
 
+from ..cvlibs.errors import ConfigError
+from ..utils import logger
+
 FUSE_MODES = ("prob", "logit")
 
 
@@ -47,25 +50,27 @@ class InferOptions:
     source: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # ConfigError: a usage error (one line, exit 2, from a script) that is still a ValueError.
         where = f" ({self.source})" if self.source else ""
         if isinstance(self.scales, (int, float)):
             self.scales = (float(self.scales),)
         self.scales = tuple(float(s) for s in self.scales)
         if not self.scales or any(s <= 0 for s in self.scales):
-            raise ValueError(f"scales={list(self.scales)} must be positive numbers{where}")
+            raise ConfigError(f"scales={list(self.scales)} must be positive numbers{where}")
         if self.fuse not in FUSE_MODES:
-            raise ValueError(f"fuse={self.fuse!r} must be one of {list(FUSE_MODES)}{where}")
+            raise ConfigError(f"fuse={self.fuse!r} must be one of {list(FUSE_MODES)}{where}")
         if self.crops_per_batch < 1:
-            raise ValueError(f"crops_per_batch={self.crops_per_batch} must be >= 1{where}")
+            raise ConfigError(f"crops_per_batch={self.crops_per_batch} must be >= 1{where}")
         if self.is_slide:
             for name in ("crop_size", "stride"):
                 value = getattr(self, name)
                 if value is None or len(value) != 2 or any(int(v) < 1 for v in value):
-                    raise ValueError(f"sliding-window inference needs {name} as two positive integers "
-                                     f"(width, height), got {value}{where}")
+                    raise ConfigError(f"sliding-window inference (is_slide) needs {name} as two positive "
+                                      f"integers W H: pass --{name} W H or set test_config.{name}; "
+                                      f"got {value}{where}")
                 setattr(self, name, (int(value[0]), int(value[1])))
         if not self.aug and (self.flip_horizontal or self.flip_vertical or self.scales != (1.0,)):
-            raise ValueError(f"scales / flip_horizontal / flip_vertical take effect only with aug_eval "
+            raise ConfigError(f"scales / flip_horizontal / flip_vertical take effect only with aug_eval "
                              f"(aug_pred); add --aug_eval or drop them{where}")
 
     @classmethod
@@ -82,7 +87,7 @@ class InferOptions:
             if key in ("aug_eval", "aug_pred"):
                 key = "aug"
             elif key not in known:
-                raise ValueError(f"unknown test_config key {key!r} in {source or 'the config'}; known: "
+                raise ConfigError(f"unknown test_config key {key!r} in {source or 'the config'}; known: "
                                  f"{sorted(known | {aug_key})}")
             merged[key] = value
         for key, value in (overrides or {}).items():
@@ -108,6 +113,21 @@ class InferOptions:
             flips = [n for n, on in (("horizontal", self.flip_horizontal), ("vertical", self.flip_vertical)) if on]
             parts.append(f"scales {list(self.scales)}, flips {flips or 'none'}, fuse {self.fuse}")
         return "; ".join(parts)
+
+    def tag(self) -> str:
+        """A file-name part naming what differs from plain whole-image inference ('' for plain):
+        ``slide_512x512_stride_384x384``, ``flip``, ``vflip``, ``ms_0.75-1-1.25``, ``prob``, joined
+        by ``_``. Two option sets that predict differently get different tags."""
+        parts = []
+        if self.is_slide:
+            parts.append(f"slide_{self.crop_size[0]}x{self.crop_size[1]}_stride_{self.stride[0]}x{self.stride[1]}")
+        if self.aug:
+            if self.scales != (1.0,):
+                parts.append("ms_" + "-".join(f"{s:g}" for s in self.scales))
+            parts += [n for n, on in (("flip", self.flip_horizontal), ("vflip", self.flip_vertical)) if on]
+            if self.fuse != "logit" and len(self.scales) * (1 + self.flip_horizontal) * (1 + self.flip_vertical) > 1:
+                parts.append(self.fuse)
+        return "_".join(parts)
 
 
 TRANS_OPS = ("resize", "padding")
@@ -200,6 +220,23 @@ def merge_windows(window_logits: Sequence[paddle.Tensor], windows: Sequence[Tupl
     return paddle.concat(rows, axis=2) if len(rows) > 1 else rows[0]
 
 
+# Crop sizes already reported as larger than an image: said once per process, not once per image.
+_CROPS_NOTED: set = set()
+
+
+def _note_crop_exceeds_image(crop_size: Tuple[int, int], height: int, width: int) -> None:
+    """Log (once per crop size) that windows are clipped to an image smaller than the crop."""
+    if tuple(crop_size) in _CROPS_NOTED:
+        return
+    _CROPS_NOTED.add(tuple(crop_size))
+    sides = [side for side, crop, size in (("width", crop_size[0], width), ("height", crop_size[1], height))
+             if crop > size]
+    whole = "whole-image inference" if len(sides) == 2 else f"one window across the {sides[0]}"
+    logger.info(f"Slide crop {crop_size[0]}x{crop_size[1]} (WxH) is larger than the image ({width}x{height}) "
+                f"in {' and '.join(sides)}: windows are clipped to the image, so this is {whole}. "
+                "Said once; other images like this are not reported.")
+
+
 def slide_inference(model: paddle.nn.Layer, img: paddle.Tensor, crop_size: Tuple[int, int],
                     stride: Tuple[int, int], crops_per_batch: int = 4) -> paddle.Tensor:
     """Mean logits over overlapping windows (N x C x H x W, the input's size).
@@ -208,6 +245,8 @@ def slide_inference(model: paddle.nn.Layer, img: paddle.Tensor, crop_size: Tuple
     are merged by :func:`merge_windows` (each pixel: the mean over the windows covering it).
     """
     n, _, height, width = img.shape
+    if crop_size[0] > width or crop_size[1] > height:
+        _note_crop_exceeds_image(crop_size, height, width)
     windows = slide_windows(height, width, crop_size, stride)
     window_logits: List[paddle.Tensor] = []
     for start in range(0, len(windows), crops_per_batch):
