@@ -65,13 +65,14 @@ class InferOptions:
             for name in ("crop_size", "stride"):
                 value = getattr(self, name)
                 if value is None or len(value) != 2 or any(int(v) < 1 for v in value):
-                    raise ConfigError(f"sliding-window inference (is_slide) needs {name} as two positive "
-                                      f"integers W H: pass --{name} W H or set test_config.{name}; "
+                    raise ConfigError(f"sliding-window inference (is_slide) needs {name} as two "
+                                      f"positive integers W H: pass --{name} W H or set "
+                                      f"test_config.{name}; "
                                       f"got {value}{where}")
                 setattr(self, name, (int(value[0]), int(value[1])))
         if not self.aug and (self.flip_horizontal or self.flip_vertical or self.scales != (1.0,)):
-            raise ConfigError(f"scales / flip_horizontal / flip_vertical take effect only with aug_eval "
-                             f"(aug_pred); add --aug_eval or drop them{where}")
+            raise ConfigError(f"scales / flip_horizontal / flip_vertical take effect only with "
+                              f"aug_eval (aug_pred); add --aug_eval or drop them{where}")
 
     @classmethod
     def from_test_config(cls, test_config: Optional[Dict[str, Any]], overrides: Optional[Dict[str, Any]] = None,
@@ -87,8 +88,8 @@ class InferOptions:
             if key in ("aug_eval", "aug_pred"):
                 key = "aug"
             elif key not in known:
-                raise ConfigError(f"unknown test_config key {key!r} in {source or 'the config'}; known: "
-                                 f"{sorted(known | {aug_key})}")
+                raise ConfigError(f"unknown test_config key {key!r} in {source or 'the config'}; "
+                                  f"known: {sorted(known | {aug_key})}")
             merged[key] = value
         for key, value in (overrides or {}).items():
             if value is not None:
@@ -120,12 +121,15 @@ class InferOptions:
         by ``_``. Two option sets that predict differently get different tags."""
         parts = []
         if self.is_slide:
-            parts.append(f"slide_{self.crop_size[0]}x{self.crop_size[1]}_stride_{self.stride[0]}x{self.stride[1]}")
+            (cw, ch), (sw, sh) = self.crop_size, self.stride
+            parts.append(f"slide_{cw}x{ch}_stride_{sw}x{sh}")
         if self.aug:
             if self.scales != (1.0,):
                 parts.append("ms_" + "-".join(f"{s:g}" for s in self.scales))
-            parts += [n for n, on in (("flip", self.flip_horizontal), ("vflip", self.flip_vertical)) if on]
-            if self.fuse != "logit" and len(self.scales) * (1 + self.flip_horizontal) * (1 + self.flip_vertical) > 1:
+            parts += [n for n, on in (("flip", self.flip_horizontal), ("vflip", self.flip_vertical))
+                      if on]
+            passes = len(self.scales) * (1 + self.flip_horizontal) * (1 + self.flip_vertical)
+            if self.fuse != "logit" and passes > 1:   # fusing matters with several passes
                 parts.append(self.fuse)
         return "_".join(parts)
 
@@ -229,11 +233,12 @@ def _note_crop_exceeds_image(crop_size: Tuple[int, int], height: int, width: int
     if tuple(crop_size) in _CROPS_NOTED:
         return
     _CROPS_NOTED.add(tuple(crop_size))
-    sides = [side for side, crop, size in (("width", crop_size[0], width), ("height", crop_size[1], height))
-             if crop > size]
+    sides = [side for side, crop, size in (("width", crop_size[0], width),
+                                           ("height", crop_size[1], height)) if crop > size]
     whole = "whole-image inference" if len(sides) == 2 else f"one window across the {sides[0]}"
-    logger.info(f"Slide crop {crop_size[0]}x{crop_size[1]} (WxH) is larger than the image ({width}x{height}) "
-                f"in {' and '.join(sides)}: windows are clipped to the image, so this is {whole}. "
+    logger.info(f"Slide crop {crop_size[0]}x{crop_size[1]} (WxH) is larger than the image "
+                f"({width}x{height}) in {' and '.join(sides)}: windows are clipped to the image, "
+                f"so this is {whole}. "
                 "Said once; other images like this are not reported.")
 
 
