@@ -1,7 +1,7 @@
 """Draw :mod:`paddleseg.utils.figure` descriptions with OpenCV (BGR uint8 images, white ground)."""
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
@@ -61,7 +61,8 @@ def _scale(axis: Axis, lo_px: float, hi_px: float):
     return lambda v: lo_px + (v - a) / (b - a) * (hi_px - lo_px)
 
 
-def _legend(img: np.ndarray, names: Sequence[str], right: int, top: int) -> None:
+def _legend(img: np.ndarray, fig: LineFigure, right: int, top: int) -> None:
+    names = fig.legend
     width = max(text_size(n)[0] for n in names) + 34
     x0, y0 = right - width - 6, top + 6
     cv2.rectangle(img, (x0, y0), (x0 + width, y0 + 16 * len(names) + 6), WHITE, -1)
@@ -69,6 +70,8 @@ def _legend(img: np.ndarray, names: Sequence[str], right: int, top: int) -> None
     for k, name in enumerate(names):
         y = y0 + 16 * k + 14
         cv2.line(img, (x0 + 6, y - 4), (x0 + 24, y - 4), colour(k), 2, cv2.LINE_AA)
+        if fig.series[k].markers:
+            cv2.circle(img, (x0 + 15, y - 4), 4, colour(k), -1, cv2.LINE_AA)
         put_text(img, name, (x0 + 28, y))
 
 
@@ -102,7 +105,7 @@ def render_line(fig: LineFigure) -> np.ndarray:
     put_text(img, fig.x.label, ((left + w - right - tw) // 2, h - 10), 0.45)
     put_vertical(img, fig.y.label, (12, (top + h - bottom) // 2), 0.45)
     if fig.series:
-        _legend(img, fig.legend, w - right, top)
+        _legend(img, fig, w - right, top)
     return img
 
 
