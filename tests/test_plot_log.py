@@ -116,3 +116,12 @@ def test_confusion_matrix_picture_explains_itself(tmp_path):
     layout = heatmap_layout(fig)
     assert cv2.imread(path).shape == (layout["height"], layout["width"], 3)
     assert layout["width"] > layout["grid_x"] + layout["grid_w"] + 30      # room for the colour bar
+
+
+def test_a_log_ending_in_a_nan_loss_still_draws(tmp_path):
+    log = tmp_path / "train_log.jsonl"
+    log.write_text('{"iter": 1, "loss": 2.0}\n{"iter": 2, "loss": NaN}\n')
+    loss = plot_log.figures(plot_log.read_log(str(log)))[0]
+    assert loss.y.limits[0] <= 2.0 <= loss.y.limits[1]
+    out = plot_log.main([str(log), "--out", str(tmp_path / "c.png")])
+    assert cv2.imread(out).shape == (360, 640, 3)

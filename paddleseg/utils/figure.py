@@ -85,9 +85,13 @@ def _decimals(step: float) -> int:
 
 def value_axis(label: str, values: Sequence[float], max_ticks: int = 6,
                limits: Optional[Tuple[float, float]] = None) -> Axis:
-    """A real-valued axis: the given ``limits`` or the data's range widened to whole steps."""
+    """A real-valued axis: the given ``limits`` or the finite data's range widened to whole steps
+    (0 to 1 when there is no finite value)."""
+    finite = [float(v) for v in values if math.isfinite(v)]
+    if limits is None and not finite:
+        limits = (0.0, 1.0)
     if limits is None:
-        lo, hi = float(min(values)), float(max(values))
+        lo, hi = min(finite), max(finite)
         if hi - lo < 1e-12:
             pad = max(abs(lo) * 0.1, 0.5)
             lo, hi = lo - pad, hi + pad

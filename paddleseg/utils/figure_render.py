@@ -94,7 +94,9 @@ def render_line(fig: LineFigure) -> np.ndarray:
         put_text(img, label, (left - 6 - tw, y + 4))
     cv2.rectangle(img, (left, top), (w - right, h - bottom), BLACK, 1)
     for k, s in enumerate(fig.series):
-        pts = np.array([(px(x), py(y)) for x, y in s.points]).round().astype(np.int32)
+        # a non-finite value (a log that ends in a NaN loss) has no place on the chart
+        pts = np.array([(px(x), py(y)) for x, y in s.points if np.isfinite(y)]).round()
+        pts = pts.astype(np.int32).reshape(-1, 2)
         if s.line and len(pts) > 1:
             cv2.polylines(img, [pts], False, colour(k), 2, cv2.LINE_AA)
         if s.markers or len(pts) == 1:
