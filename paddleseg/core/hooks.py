@@ -30,6 +30,7 @@ import paddle
 
 from ..utils import checkpoint as ckpt
 from ..utils import logger
+from ..utils.fileio import atomic_output
 from ..utils.timer import TimeAverager, format_eta
 from .ranks import mean_over_ranks
 from .val import evaluate
@@ -277,6 +278,5 @@ class ConfigSnapshotHook(HookBase):
 
     def before_train(self, trainer: "Trainer") -> None:
         if trainer.is_main:
-            from ..utils.fileio import atomic_output
             with atomic_output(os.path.join(trainer.save_dir, self.FILENAME), "w") as f:
                 f.write(self.text)
