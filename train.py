@@ -61,6 +61,7 @@ def main(argv=None) -> dict:
     import paddle
     from paddleseg.cvlibs import Config, SegBuilder
     from paddleseg.core.infer import InferOptions
+    from paddleseg.core.hooks import ConfigSnapshotHook
     from paddleseg.core.train import Trainer, TrainSettings
     from paddleseg.utils import logger
     from paddleseg.utils.runtime import setup_runtime
@@ -91,7 +92,7 @@ def main(argv=None) -> dict:
                              accumulate_steps=args.accumulate_steps, resume_command=resume_command(argv),
                              to_static=cfg.to_static_training)
     trainer = Trainer(model, train_dataset, optimizer, losses, settings, val_dataset=val_dataset,
-                      lr_scheduler=builder.lr_scheduler)
+                      lr_scheduler=builder.lr_scheduler, hooks=[ConfigSnapshotHook(str(cfg))])
     return trainer.run()
 
 

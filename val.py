@@ -6,13 +6,18 @@
     python val.py --config CFG --model_path M --is_slide --crop_size 1024 512 --stride 768 384
 
 The same options can sit in the config under ``test_config:`` (PaddleSeg's keys); flags win.
-Writes metrics.json, confusion_matrix.csv and confusion_matrix.png beside the model.
+Writes metrics.json, confusion_matrix.csv and confusion_matrix.png beside the model (or in
+--save_dir); any other inference variant names its files after itself, so results never overwrite
+each other: metrics_flip.json + confusion_matrix_flip.csv/.png,
+metrics_slide_1024x512_stride_768x384.json, metrics_ms_0.75-1-1.25_flip.json,
+metrics_inference.json (--engine inference), ...
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+from typing import Tuple
 
 from paddleseg.utils.cli import HelpFormatter, add_common_args, add_out_arg, run_cli
 from paddleseg.utils.infer_cli import add_infer_args
@@ -24,8 +29,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--model_path", required=True, help="model.pdparams (ours or PaddleSeg's) or a directory holding one")
     p.add_argument("--batch_size", type=int, default=1,
                    help="images loaded together; those of equal size run as one batch (default 1)")
-    add_out_arg(p, "write the metrics as JSON here, default metrics.json beside the model file; the confusion "
-                   "matrix CSV/PNG go to the same folder", "--save_metrics")
+    add_out_arg(p, "write the metrics as JSON here, default metrics[_VARIANT].json beside the "
+                   "model file; the confusion matrix CSV/PNG go to the same folder, named after it",
+                "--save_metrics")
+    p.add_argument("--save_dir", default=None,
+                   help="write the results here instead of beside the model, named by variant "
+                        "(default: the model's folder)")
     add_infer_args(p, "--aug_eval")
     return p.parse_args(argv)
 
@@ -46,6 +55,9 @@ def main(argv=None) -> dict:
 
     if args.batch_size < 1:
         raise UsageError(f"--batch_size must be >= 1, got {args.batch_size}")
+    if args.out is not None and args.save_dir is not None:
+        raise UsageError("give --out (the metrics file) or --save_dir (a folder for all results), "
+                         "not both")
     setup_runtime(args.device, args.num_threads, seed=None)
     if dist.get_world_size() > 1:
         dist.init_parallel_env()
@@ -59,17 +71,39 @@ def main(argv=None) -> dict:
                       batch_size=args.batch_size)
     if dist.get_rank() != 0:
         return result
-    out = args.out
-    if out is None:
-        model_dir = args.model_path if os.path.isdir(args.model_path) else os.path.dirname(args.model_path)
-        out = os.path.join(model_dir or ".", "metrics.json")
+    out, prefix = result_paths(args, options.tag())
     # Each file is written to a temporary name and renamed: a full disk is an error naming the
     # file and the free space (exit 1), never a truncated metrics.json.
     with atomic_output(out, "w") as f:
         json.dump(result, f, indent=2)
-    paths = save_confusion_report(result, os.path.dirname(os.path.abspath(out)))
-    logger.info(f"Metrics written to {out}; confusion matrix: {paths['csv']}, {paths['png']}")
+    paths = save_confusion_report(result, os.path.dirname(os.path.abspath(out)), prefix)
+    logger.info(f"Results of this evaluation ({result['inference']}; engine {args.engine}) written "
+                f"to {out}, {paths['csv']} and {paths['png']}")
     return result
+
+
+def result_paths(args: argparse.Namespace, options_tag: str) -> Tuple[str, str]:
+    """The metrics JSON path and the confusion-matrix file prefix of this evaluation.
+
+    ``--out`` is the metrics file as given (the confusion matrix sits beside it, named after it:
+    metrics_x.json -> confusion_matrix_x.*, other.json -> other_confusion_matrix.*). Otherwise the
+    files go to ``--save_dir`` or the model's folder as ``metrics[_TAG].json`` and
+    ``confusion_matrix[_TAG].*``, TAG naming the variant (inference options, engine), so plain,
+    flip, slide and engine runs keep separate results.
+    """
+    if args.out is not None:
+        stem = os.path.splitext(os.path.basename(args.out))[0]
+        prefix = ("confusion_matrix" + stem[len("metrics"):] if stem.startswith("metrics")
+                  else stem + "_confusion_matrix")
+        return args.out, prefix
+    engine_tag = "" if args.engine == "dygraph" else args.engine
+    tag = "_".join(part for part in (options_tag, engine_tag) if part)
+    suffix = f"_{tag}" if tag else ""
+    folder = args.save_dir
+    if folder is None:
+        model = args.model_path
+        folder = model if os.path.isdir(model) else os.path.dirname(model)
+    return os.path.join(folder or ".", f"metrics{suffix}.json"), f"confusion_matrix{suffix}"
 
 
 if __name__ == "__main__":

@@ -65,7 +65,11 @@ def test_resume_continues_and_stops_at_end(data_root, tmp_path):
               "--seed", "1", "--batch_size", "2", "--keep_checkpoint_max", "2", *_opts(data_root)]
     first = train_cli.main([*common, "--iters", "4"])
     assert first["iter"] == 4
-    assert sorted(os.listdir(save_dir)) == ["iter_2", "iter_4", "train_log.jsonl"]
+    assert sorted(os.listdir(save_dir)) == ["config.yml", "iter_2", "iter_4", "train_log.jsonl"]
+    # the saved config is the run's (flags applied) and names the losses for tools/plot_log.py
+    from tools.plot_log import loss_names
+    assert "batch_size: 2" in open(os.path.join(save_dir, "config.yml")).read()
+    assert loss_names(os.path.join(save_dir, "config.yml"), 3)[2] == "SECrossEntropyLoss x0.2"
     resumed = train_cli.main([*common, "--iters", "6", "--resume_model", "auto"])
     assert resumed["iter"] == 6
     assert [e["iter"] for e in resumed["history"]] == [5, 6]

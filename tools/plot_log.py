@@ -3,22 +3,25 @@
     python tools/plot_log.py output/train_log.jsonl --out output/curves.png
 
 Reads the JSON-lines log the trainer writes (``<save_dir>/train_log.jsonl``): training entries
-carry ``loss`` (and per-output ``losses``), evaluation entries ``eval_mIoU``.
+carry ``loss`` (and per-output ``losses``), evaluation entries ``eval_mIoU``. The per-output losses
+are named by type and coefficient (``CrossEntropyLoss x1.0``) from the run's config: ``--config`` or
+the ``config.yml`` train.py saves beside the log.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
-import cv2
 import numpy as np
 
 from paddleseg.utils.cli import HelpFormatter, add_debug_arg, run_cli
 from paddleseg.utils.errors import UsageError, UserError
+from paddleseg.utils.figure import LineFigure, Series, integer_axis, value_axis
+from paddleseg.utils.figure_render import render_stack
 
-COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]  # RGB
+SAVED_CONFIG = "config.yml"   # what train.py saves in save_dir
 
 
 def read_log(path: str) -> Dict[str, List[Tuple[int, float]]]:
@@ -48,58 +51,71 @@ def read_log(path: str) -> Dict[str, List[Tuple[int, float]]]:
     return {name: sorted(dict(points).items()) for name, points in series.items()}
 
 
-def _panel(title: str, curves: Sequence[Tuple[str, List[Tuple[int, float]]]], size=(640, 360)) -> np.ndarray:
-    w, h = size
-    left, right, top, bottom = 60, 20, 30, 40
-    img = np.full((h, w, 3), 255, np.uint8)
-    points = [p for _, pts in curves for p in pts]
-    xs, ys = np.array([p[0] for p in points], float), np.array([p[1] for p in points], float)
-    x0, x1 = xs.min(), max(xs.max(), xs.min() + 1)
-    y0, y1 = ys.min(), ys.max()
-    if y1 - y0 < 1e-9:
-        y0, y1 = y0 - 0.5, y1 + 0.5
-    font = cv2.FONT_HERSHEY_SIMPLEX
-
-    def to_px(x: float, y: float) -> Tuple[int, int]:
-        return (int(left + (x - x0) / (x1 - x0) * (w - left - right)),
-                int(h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom)))
-    cv2.rectangle(img, (left, top), (w - right, h - bottom), (0, 0, 0), 1)
-    for frac in (0.0, 0.5, 1.0):
-        y = y0 + frac * (y1 - y0)
-        cv2.putText(img, f"{y:.3g}", (5, to_px(x0, y)[1] + 4), font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-        x = x0 + frac * (x1 - x0)
-        cv2.putText(img, f"{int(x)}", (to_px(x, y0)[0] - 10, h - bottom + 15), font, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, title + "  (x: iteration)", (left, 20), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-    for k, (name, pts) in enumerate(curves):
-        colour = COLOURS[k % len(COLOURS)][::-1]   # OpenCV draws BGR
-        poly = np.array([to_px(x, y) for x, y in pts], np.int32)
-        cv2.polylines(img, [poly], False, colour, 2, cv2.LINE_AA)
-        if len(pts) == 1 or name == "mIoU":
-            for p in poly:
-                cv2.circle(img, tuple(int(v) for v in p), 3, colour, -1)
-        cv2.putText(img, name, (w - right - 90, top + 18 * (k + 1)), font, 0.45, colour, 1, cv2.LINE_AA)
-    return img
+def loss_names(config_path: str, count: int) -> List[str]:
+    """Legend names of the per-output losses, ``<type> x<coef>`` from the config's ``loss`` section
+    (``CrossEntropyLoss x1.0``); a repeated name gets ``(output i)``."""
+    from paddleseg.cvlibs import Config
+    section = Config(config_path).loss_cfg
+    types, coefs = section.get("types") or [], section.get("coef") or []
+    if len(types) != count or len(coefs) != count:
+        raise UsageError(f"{config_path} defines {len(types)} losses with {len(coefs)} "
+                         f"coefficients, but the log has {count} per-output losses: pass the "
+                         "config this run was trained with")
+    names = [f"{t.get('type', '?') if isinstance(t, dict) else t} x{float(c)}"
+             for t, c in zip(types, coefs)]
+    return [f"{n} (output {i})" if names.count(n) > 1 else n for i, n in enumerate(names)]
 
 
-def plot(series: Dict[str, List[Tuple[int, float]]]) -> np.ndarray:
-    """Loss curves on top, mIoU below (when the run evaluated)."""
-    losses = [(name, pts) for name, pts in sorted(series.items()) if name.startswith("loss")]
-    panels = [_panel("loss", losses)] if losses else []
+def find_config(log_path: str, config: Optional[str]) -> Optional[str]:
+    """``--config`` when given, else the config saved with the run (config.yml beside the log)."""
+    if config is not None:
+        if not os.path.isfile(config):
+            raise UsageError(f"--config {config} does not exist")
+        return config
+    saved = os.path.join(os.path.dirname(os.path.abspath(log_path)), SAVED_CONFIG)
+    return saved if os.path.isfile(saved) else None
+
+
+def figures(series: Dict[str, List[Tuple[int, float]]], config: Optional[str] = None,
+            size: Tuple[int, int] = (640, 360)) -> List[LineFigure]:
+    """The loss chart (total and per-output losses, named from ``config`` when given, else
+    ``loss_0``...) and, when the run evaluated, the mIoU chart on the same iteration axis."""
+    parts = sorted((k for k in series if k.startswith("loss_")), key=lambda k: int(k[5:]))
+    names = loss_names(config, len(parts)) if config and parts else parts
+    curves = ([Series("total loss", series["loss"])] if "loss" in series else []) + [
+        Series(name, series[key]) for name, key in zip(names, parts)]
+    iters = [x for pts in series.values() for x, _ in pts]
+    figs = []
+    if curves:
+        values = [y for c in curves for _, y in c.points]
+        figs.append(LineFigure("Training loss", integer_axis("iteration", iters),
+                               value_axis("loss", values), curves, size))
     if "mIoU" in series:
-        panels.append(_panel("val mIoU", [("mIoU", series["mIoU"])]))
-    return np.concatenate(panels, axis=0)
+        figs.append(LineFigure("Evaluation mIoU", integer_axis("iteration", iters),
+                               value_axis("mIoU", [], limits=(0.0, 1.0)),
+                               [Series("val mIoU", series["mIoU"], markers=True)], size))
+    return figs
+
+
+def plot(series: Dict[str, List[Tuple[int, float]]], config: Optional[str] = None) -> np.ndarray:
+    """Loss chart on top, mIoU below (when the run evaluated), as one BGR image."""
+    return render_stack(figures(series, config))
 
 
 def main(argv=None) -> str:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("log", help="train_log.jsonl written by train.py")
     p.add_argument("--out", default=None, help="PNG to write (default: curves.png beside the log)")
+    p.add_argument("--config", default=None,
+                   help="the run's config, to name the losses (default: config.yml beside the log, "
+                        "which train.py saves; without either: loss_0, loss_1, ...)")
     add_debug_arg(p)
     args = p.parse_args(argv)
     from paddleseg.utils.fileio import write_image
 
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.log)), "curves.png")
-    write_image(out, plot(read_log(args.log)))
+    series = read_log(args.log)
+    write_image(out, plot(series, find_config(args.log, args.config)))
     print(f"Wrote {out}")
     return out
 

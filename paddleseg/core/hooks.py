@@ -30,6 +30,7 @@ import paddle
 
 from ..utils import checkpoint as ckpt
 from ..utils import logger
+from ..utils.fileio import atomic_output
 from ..utils.timer import TimeAverager, format_eta
 from .ranks import mean_over_ranks
 from .val import evaluate
@@ -263,3 +264,19 @@ def default_hooks(settings: "TrainSettings", val_dataset: Optional[paddle.io.Dat
     if settings.use_vdl:
         hooks.append(VisualDLHook(val_dataset if settings.do_eval else None))
     return hooks
+
+
+class ConfigSnapshotHook(HookBase):
+    """Saves the run's resolved config (``_base_`` merged, ``--opts`` and flags applied) as
+    ``<save_dir>/config.yml`` before the first step (rank 0), so the run records what it trained
+    with and tools such as tools/plot_log.py can read it."""
+
+    FILENAME = "config.yml"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def before_train(self, trainer: "Trainer") -> None:
+        if trainer.is_main:
+            with atomic_output(os.path.join(trainer.save_dir, self.FILENAME), "w") as f:
+                f.write(self.text)

@@ -8,106 +8,13 @@ cut, batched and accumulated as tensors.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import paddle
 import paddle.nn.functional as F
 
-FUSE_MODES = ("prob", "logit")
-
-
-@dataclass
-class InferOptions:
-    """How to predict one image (PaddleSeg's ``test_config`` keys).
-
-    Attributes:
-        aug: use ``scales`` and the flips (PaddleSeg's ``aug_eval`` / ``aug_pred``).
-        scales: image scale factors for multi-scale inference (only with ``aug``).
-        flip_horizontal: add horizontally flipped passes (only with ``aug``).
-        flip_vertical: add vertically flipped passes (only with ``aug``; with both flips, the
-            doubly flipped pass is added too, as PaddleSeg does).
-        is_slide: sliding-window inference instead of whole image.
-        crop_size: window (width, height) for ``is_slide``.
-        stride: window step (width, height) for ``is_slide``.
-        fuse: average logits ('logit', PaddleSeg 2.8) or softmax probabilities ('prob', mmseg)
-            over augmented passes.
-        crops_per_batch: windows run through the model together (memory vs speed).
-    """
-
-    aug: bool = False
-    scales: Tuple[float, ...] = (1.0,)
-    flip_horizontal: bool = False
-    flip_vertical: bool = False
-    is_slide: bool = False
-    crop_size: Optional[Tuple[int, int]] = None
-    stride: Optional[Tuple[int, int]] = None
-    fuse: str = "logit"
-    crops_per_batch: int = 4
-    source: str = field(default="", repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        where = f" ({self.source})" if self.source else ""
-        if isinstance(self.scales, (int, float)):
-            self.scales = (float(self.scales),)
-        self.scales = tuple(float(s) for s in self.scales)
-        if not self.scales or any(s <= 0 for s in self.scales):
-            raise ValueError(f"scales={list(self.scales)} must be positive numbers{where}")
-        if self.fuse not in FUSE_MODES:
-            raise ValueError(f"fuse={self.fuse!r} must be one of {list(FUSE_MODES)}{where}")
-        if self.crops_per_batch < 1:
-            raise ValueError(f"crops_per_batch={self.crops_per_batch} must be >= 1{where}")
-        if self.is_slide:
-            for name in ("crop_size", "stride"):
-                value = getattr(self, name)
-                if value is None or len(value) != 2 or any(int(v) < 1 for v in value):
-                    raise ValueError(f"sliding-window inference needs {name} as two positive integers "
-                                     f"(width, height), got {value}{where}")
-                setattr(self, name, (int(value[0]), int(value[1])))
-        if not self.aug and (self.flip_horizontal or self.flip_vertical or self.scales != (1.0,)):
-            raise ValueError(f"scales / flip_horizontal / flip_vertical take effect only with aug_eval "
-                             f"(aug_pred); add --aug_eval or drop them{where}")
-
-    @classmethod
-    def from_test_config(cls, test_config: Optional[Dict[str, Any]], overrides: Optional[Dict[str, Any]] = None,
-                         source: str = "", aug_key: str = "aug_eval") -> "InferOptions":
-        """Merge a config's ``test_config`` with command-line ``overrides`` (non-None values win).
-
-        ``aug_key`` is PaddleSeg's name for the switch: ``aug_eval`` in val, ``aug_pred`` in predict.
-        Unknown keys are an error naming them and ``source``.
-        """
-        known = {f.name for f in fields(cls)} - {"aug", "source"}
-        merged: Dict[str, Any] = {}
-        for key, value in dict(test_config or {}).items():
-            if key in ("aug_eval", "aug_pred"):
-                key = "aug"
-            elif key not in known:
-                raise ValueError(f"unknown test_config key {key!r} in {source or 'the config'}; known: "
-                                 f"{sorted(known | {aug_key})}")
-            merged[key] = value
-        for key, value in (overrides or {}).items():
-            if value is not None:
-                merged["aug" if key in ("aug_eval", "aug_pred") else key] = value
-        return cls(source=source, **merged)
-
-    @classmethod
-    def from_config(cls, cfg: Any, args: Any = None, aug_key: str = "aug_eval") -> "InferOptions":
-        """The options of a run: ``cfg.test_config`` (a :class:`~paddleseg.cvlibs.Config`) with the
-        inference flags of ``args`` winning (``add_infer_args``'s; ``None``: the config alone).
-
-        The one place val.py, tools/predict.py (``aug_key='aug_pred'``) and train.py make them.
-        """
-        from ..utils.infer_cli import infer_overrides
-        return cls.from_test_config(cfg.test_config, infer_overrides(args) if args is not None else None,
-                                    source=f"command line / test_config in {cfg.path}", aug_key=aug_key)
-
-    def describe(self) -> str:
-        parts = ["slide " + f"crop {self.crop_size[0]}x{self.crop_size[1]} stride {self.stride[0]}x{self.stride[1]}"
-                 if self.is_slide else "whole image"]
-        if self.aug:
-            flips = [n for n, on in (("horizontal", self.flip_horizontal), ("vertical", self.flip_vertical)) if on]
-            parts.append(f"scales {list(self.scales)}, flips {flips or 'none'}, fuse {self.fuse}")
-        return "; ".join(parts)
+from ..utils import logger
+from .infer_options import FUSE_MODES, InferOptions  # noqa: F401  (re-exported: its old home)
 
 
 TRANS_OPS = ("resize", "padding")
@@ -200,6 +107,24 @@ def merge_windows(window_logits: Sequence[paddle.Tensor], windows: Sequence[Tupl
     return paddle.concat(rows, axis=2) if len(rows) > 1 else rows[0]
 
 
+# Crop sizes already reported as larger than an image: said once per process, not once per image.
+_CROPS_NOTED: set = set()
+
+
+def _note_crop_exceeds_image(crop_size: Tuple[int, int], height: int, width: int) -> None:
+    """Log (once per crop size) that windows are clipped to an image smaller than the crop."""
+    if tuple(crop_size) in _CROPS_NOTED:
+        return
+    _CROPS_NOTED.add(tuple(crop_size))
+    sides = [side for side, crop, size in (("width", crop_size[0], width),
+                                           ("height", crop_size[1], height)) if crop > size]
+    whole = "whole-image inference" if len(sides) == 2 else f"one window across the {sides[0]}"
+    logger.info(f"Slide crop {crop_size[0]}x{crop_size[1]} (WxH) is larger than the image "
+                f"({width}x{height}) in {' and '.join(sides)}: windows are clipped to the image, "
+                f"so this is {whole}. "
+                "Said once; other images like this are not reported.")
+
+
 def slide_inference(model: paddle.nn.Layer, img: paddle.Tensor, crop_size: Tuple[int, int],
                     stride: Tuple[int, int], crops_per_batch: int = 4) -> paddle.Tensor:
     """Mean logits over overlapping windows (N x C x H x W, the input's size).
@@ -208,6 +133,8 @@ def slide_inference(model: paddle.nn.Layer, img: paddle.Tensor, crop_size: Tuple
     are merged by :func:`merge_windows` (each pixel: the mean over the windows covering it).
     """
     n, _, height, width = img.shape
+    if crop_size[0] > width or crop_size[1] > height:
+        _note_crop_exceeds_image(crop_size, height, width)
     windows = slide_windows(height, width, crop_size, stride)
     window_logits: List[paddle.Tensor] = []
     for start in range(0, len(windows), crops_per_batch):

@@ -5,9 +5,10 @@ import csv
 import os
 from typing import Dict, Sequence
 
-import cv2
 import numpy as np
 
+from .figure import Axis, HeatmapFigure, value_axis
+from .figure_render import render
 from .fileio import atomic_output, write_image
 
 
@@ -23,36 +24,27 @@ def write_confusion_csv(cm: np.ndarray, names: Sequence[str], path: str) -> str:
     return path
 
 
-def render_confusion_png(cm: np.ndarray, names: Sequence[str], path: str, cell: int = 28) -> str:
-    """Row-normalised heat map (each ground-truth row sums to 1: what that class was predicted as),
-    with class names on both axes and the diagonal percentage in each diagonal cell."""
+def confusion_figure(cm: np.ndarray, names: Sequence[str], cell: int = 28) -> HeatmapFigure:
+    """The row-normalised heat map as a figure: each ground-truth row sums to 1 (what that class was
+    predicted as); ground truth down the left, prediction across, the diagonal's percentage in its
+    cells, and a colour bar from 0 to 1."""
     cm = np.asarray(cm, dtype=np.float64)
     rows = cm.sum(axis=1, keepdims=True)
     norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    ticks = [(float(i), str(name)) for i, name in enumerate(names)]
     n = len(names)
-    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
-    margin = 10 + max(cv2.getTextSize(str(name), font, scale, 1)[0][0] for name in names)
-    size = margin + n * cell + 10
-    canvas = np.full((size, size, 3), 255, dtype=np.uint8)
-    heat = cv2.applyColorMap((255 * (1.0 - norm)).astype(np.uint8), cv2.COLORMAP_BONE)
-    canvas[margin:margin + n * cell, margin:margin + n * cell] = cv2.resize(
-        heat, (n * cell, n * cell), interpolation=cv2.INTER_NEAREST)
-    for i, name in enumerate(names):
-        y = margin + i * cell + cell // 2 + 4
-        cv2.putText(canvas, str(name), (5, y), font, scale, (0, 0, 0), 1, cv2.LINE_AA)
-        # column labels written vertically: draw on a strip, rotate it into place
-        (tw, th), _ = cv2.getTextSize(str(name), font, scale, 1)
-        strip = np.full((th + 6, margin - 5, 3), 255, dtype=np.uint8)
-        cv2.putText(strip, str(name), (margin - 10 - tw, th + 2), font, scale, (0, 0, 0), 1, cv2.LINE_AA)
-        strip = cv2.rotate(strip, cv2.ROTATE_90_COUNTERCLOCKWISE)
-        x0 = margin + i * cell + (cell - strip.shape[1]) // 2
-        canvas[0:strip.shape[0], max(x0, 0):max(x0, 0) + strip.shape[1]] = strip[:, :min(strip.shape[1], size - max(x0, 0))]
-        if rows[i, 0] > 0:
-            text = f"{100 * norm[i, i]:.0f}"
-            colour = (255, 255, 255) if norm[i, i] > 0.5 else (0, 0, 0)
-            cv2.putText(canvas, text, (margin + i * cell + 3, margin + i * cell + cell // 2 + 4), font, 0.35,
-                        colour, 1, cv2.LINE_AA)
-    return write_image(path, canvas)
+    cell = max(cell, -(-200 // max(n, 1)))   # a few classes still leave room for the axis titles
+    return HeatmapFigure(
+        title="Confusion matrix (each row: where that class's pixels went)",
+        x=Axis("Predicted class", (0, n), ticks), y=Axis("Ground truth class", (0, n), ticks),
+        values=norm, cell=cell,
+        colorbar=value_axis("Share of the row's pixels", [], max_ticks=6, limits=(0.0, 1.0)),
+        annotations={(i, i): f"{100 * norm[i, i]:.0f}" for i in range(n) if rows[i, 0] > 0})
+
+
+def render_confusion_png(cm: np.ndarray, names: Sequence[str], path: str, cell: int = 28) -> str:
+    """Draws :func:`confusion_figure` to ``path`` (atomically)."""
+    return write_image(path, render(confusion_figure(cm, names, cell)))
 
 
 def save_confusion_report(result: Dict, out_dir: str, prefix: str = "confusion_matrix") -> Dict[str, str]:
