@@ -1,11 +1,13 @@
 """A small generated dataset laid out like a real custom one, for docs/custom_dataset.md's commands.
 
     data/my_dataset/
-      images/site_a/0000.jpg ...        JPEG photos, in sub-folders
-      masks/site_a/0000_mask.png ...    class ids 0-10, void = 11 (another name and extension)
-      masks_rgb/site_a/0000_label.png   the same masks colour-coded with palette.txt (void: white)
-      palette.txt                       one 'R G B name' line per class
-      images/site_b/extra.jpg           an image nobody annotated (no mask)
+      images/site_a/0000.jpg ...          JPEG photos, in sub-folders
+      images/site_b/extra.jpg             an image nobody annotated (no mask)
+      masks/site_a/0000_mask.png ...      class ids 0-10, void = 11 (another name and extension)
+    data/my_rgb_dataset/                  (colour=True)
+      images/site_a/0000.jpg ...
+      masks_rgb/site_a/0000_label.png     colour-coded masks (the config's palette; void: white)
+      palette.txt                         one 'R G B name' line per class
 """
 from __future__ import annotations
 
@@ -46,9 +48,10 @@ def _write(path: str, image: np.ndarray) -> None:
     data.tofile(path)
 
 
-def make_custom_dataset(root: str, count: int = 8, size: Tuple[int, int] = (64, 48),
-                        seed: int = 0) -> Dict[str, int]:
-    """Write the layout above under ``root``; returns counts of what was written."""
+def make_custom_dataset(root: str, count: int = 8, size: Tuple[int, int] = (64, 48), seed: int = 0,
+                        colour: bool = False) -> Dict[str, int]:
+    """Write the layout above under ``root``: class-id masks ``masks/*_mask.png``, or with ``colour``
+    colour-coded ones ``masks_rgb/*_label.png`` and ``palette.txt``. Returns what was written."""
     rng = np.random.default_rng(seed)
     names, palette = config_facts()
     colors = np.array([*palette, VOID_COLOR], np.uint8)   # index = class id, 11 = void
@@ -59,9 +62,13 @@ def make_custom_dataset(root: str, count: int = 8, size: Tuple[int, int] = (64, 
         rgb = colors[mask]
         photo = np.clip(rgb.astype(np.float32) + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
         _write(os.path.join(root, "images", site, f"{i:04d}.jpg"), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
-        _write(os.path.join(root, "masks", site, f"{i:04d}_mask.png"), mask)
-        _write(os.path.join(root, "masks_rgb", site, f"{i:04d}_label.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    _write(os.path.join(root, "images", "site_b", "extra.jpg"), np.zeros((h, w, 3), np.uint8))
-    with open(os.path.join(root, "palette.txt"), "w", encoding="utf-8") as f:
-        f.writelines(f"{r} {g} {b} {name}\n" for (r, g, b), name in zip(palette, names))
-    return {"pairs": count, "unmatched_images": 1}
+        if colour:
+            _write(os.path.join(root, "masks_rgb", site, f"{i:04d}_label.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        else:
+            _write(os.path.join(root, "masks", site, f"{i:04d}_mask.png"), mask)
+    if colour:
+        with open(os.path.join(root, "palette.txt"), "w", encoding="utf-8") as f:
+            f.writelines(f"{r} {g} {b} {name}\n" for (r, g, b), name in zip(palette, names))
+    else:
+        _write(os.path.join(root, "images", "site_b", "extra.jpg"), np.zeros((h, w, 3), np.uint8))
+    return {"pairs": count, "unmatched_images": 0 if colour else 1}
