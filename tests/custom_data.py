@@ -50,8 +50,8 @@ def _write(path: str, image: np.ndarray) -> None:
 
 def make_custom_dataset(root: str, count: int = 8, size: Tuple[int, int] = (64, 48), seed: int = 0,
                         colour: bool = False) -> Dict[str, int]:
-    """Write the layout above under ``root``: class-id masks ``masks/*_mask.png``, or with ``colour``
-    colour-coded ones ``masks_rgb/*_label.png`` and ``palette.txt``. Returns what was written."""
+    """Write the layout above under ``root``: class-id masks ``masks/*_mask.png``, or with
+    ``colour`` colour-coded ones ``masks_rgb/*_label.png`` and ``palette.txt``."""
     rng = np.random.default_rng(seed)
     names, palette = config_facts()
     colors = np.array([*palette, VOID_COLOR], np.uint8)   # index = class id, 11 = void
@@ -60,10 +60,12 @@ def make_custom_dataset(root: str, count: int = 8, size: Tuple[int, int] = (64, 
         site = "site_a" if i % 2 == 0 else "site_b"
         mask = _mask(h, w, rng)
         rgb = colors[mask]
-        photo = np.clip(rgb.astype(np.float32) + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
-        _write(os.path.join(root, "images", site, f"{i:04d}.jpg"), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+        photo = np.clip(rgb.astype(np.float32) + rng.normal(0, 6, rgb.shape), 0, 255)
+        _write(os.path.join(root, "images", site, f"{i:04d}.jpg"),
+               cv2.cvtColor(photo.astype(np.uint8), cv2.COLOR_RGB2BGR))
         if colour:
-            _write(os.path.join(root, "masks_rgb", site, f"{i:04d}_label.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            _write(os.path.join(root, "masks_rgb", site, f"{i:04d}_label.png"),
+                   cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         else:
             _write(os.path.join(root, "masks", site, f"{i:04d}_mask.png"), mask)
     if colour:

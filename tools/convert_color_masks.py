@@ -1,8 +1,9 @@
 """Convert colour-coded masks (one RGB colour per class) to class-id PNGs
 (see :mod:`paddleseg.datasets.color_masks`).
 
-    python tools/convert_color_masks.py --src data/my_dataset/masks_rgb --dst data/my_dataset/masks \\
-        --palette data/my_dataset/palette.txt --ignore_color 0 0 0 --ignore_index 11
+    python tools/convert_color_masks.py --src data/my_dataset/masks_rgb \\
+        --dst data/my_dataset/masks --palette data/my_dataset/palette.txt \\
+        --ignore_color 255 255 255 --ignore_index 11
     python tools/convert_color_masks.py --src ... --dst ... --config configs/custom/my_config.yml
 
 The palette comes from a file (one ``R G B [name]`` line per class, in class-id order) or from the
@@ -20,20 +21,28 @@ from paddleseg.utils.errors import UsageError
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(formatter_class=HelpFormatter, description=__doc__)
-    p.add_argument("--src", required=True, help="folder of colour masks (PNG, BMP or TIFF; required)")
-    p.add_argument("--dst", required=True, help="folder for the class-id PNGs, same relative names (required)")
+    p.add_argument("--src", required=True,
+                   help="folder of colour masks (PNG, BMP or TIFF; required)")
+    p.add_argument("--dst", required=True,
+                   help="folder for the class-id PNGs, same relative names (required)")
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--palette", help="palette file: one 'R G B [name]' line per class, in class-id order")
-    source.add_argument("--config", help="take train_dataset.palette and ignore_index from this config")
-    p.add_argument("--ignore_color", nargs=3, type=int, action="append", default=[], metavar=("R", "G", "B"),
-                   help="a void colour, written as --ignore_index (repeat for several; default: none)")
+    source.add_argument("--palette",
+                        help="palette file: one 'R G B [name]' line per class, in class-id order")
+    source.add_argument("--config",
+                        help="take train_dataset.palette and ignore_index from this config")
+    p.add_argument("--ignore_color", nargs=3, type=int, action="append", default=[],
+                   metavar=("R", "G", "B"),
+                   help="a void colour, written as --ignore_index (repeatable; default: none)")
     p.add_argument("--ignore_index", type=int, default=None,
                    help="value of void pixels (default: the config's ignore_index, else 255)")
     p.add_argument("--unknown_to_ignore", action="store_true",
                    help="write colours not in the palette as --ignore_index instead of failing")
-    p.add_argument("--suffix", default="", help="ending of the colour masks' names to drop, e.g. _rgb")
-    p.add_argument("--no_recursive", action="store_true", help="only --src itself, not sub-folders")
-    p.add_argument("--overwrite", action="store_true", help="replace output files that already exist")
+    p.add_argument("--suffix", default="",
+                   help="ending of the colour masks' names to drop, e.g. _rgb")
+    p.add_argument("--no_recursive", action="store_true",
+                   help="only --src itself, not sub-folders")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace output files that already exist")
     p.add_argument("--num_threads", type=int, default=4, help="files converted at once")
     add_debug_arg(p)
     return p.parse_args(argv)
@@ -49,16 +58,19 @@ def palette_from_config(path: str) -> Tuple[List[Tuple[int, int, int]], Optional
         section = cfg.dic.get(key) or {}
         if section.get("palette") is not None:
             try:
-                return check_palette(section["palette"], f"`{key}.palette` in {path}"), section.get("ignore_index")
+                palette = check_palette(section["palette"], f"`{key}.palette` in {path}")
             except ValueError as e:
                 raise UsageError(str(e)) from None
-    raise UsageError(f"{path} has no `train_dataset.palette` (one [R, G, B] per class); add it, or pass --palette FILE")
+            return palette, section.get("ignore_index")
+    raise UsageError(f"{path} has no `train_dataset.palette` (one [R, G, B] per class); add it, "
+                     f"or pass --palette FILE")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command-line entry point; returns the number of masks written."""
     args = parse_args(argv)
-    from paddleseg.datasets.color_masks import ColorToClass, convert_folder, plan_outputs, read_palette_file
+    from paddleseg.datasets.color_masks import (ColorToClass, convert_folder, plan_outputs,
+                                                read_palette_file)
 
     if not os.path.isdir(args.src):
         raise UsageError(f"--src {args.src} is not a folder")

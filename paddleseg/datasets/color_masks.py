@@ -7,7 +7,8 @@ A colour that is not in the palette is an error naming the file and the colour (
 colour mask shows up this way: it holds blends of the palette colours), unless asked to map such
 pixels to ``ignore_index``.
 
-The command line is ``python tools/convert_color_masks.py --src masks_rgb --dst masks --palette FILE``.
+The command line is
+``python tools/convert_color_masks.py --src masks_rgb --dst masks --palette FILE``.
 """
 from __future__ import annotations
 
@@ -37,10 +38,12 @@ def check_palette(palette: Sequence[Sequence[int]], where: str = "palette") -> L
     for i, entry in enumerate(palette):
         values = list(entry) if isinstance(entry, (list, tuple)) else [entry]
         if len(values) != 3 or not all(isinstance(v, int) and 0 <= v <= 255 for v in values):
-            raise ValueError(f"{where}: entry {i} is {entry!r}; each entry must be [R, G, B] with values 0-255")
+            raise ValueError(f"{where}: entry {i} is {entry!r}; each entry must be [R, G, B] with "
+                             f"values 0-255")
         color = tuple(values)
         if color in colors:
-            raise ValueError(f"{where}: entry {i} {list(color)} repeats entry {colors.index(color)}; "
+            raise ValueError(f"{where}: entry {i} {list(color)} repeats entry "
+                             f"{colors.index(color)}; "
                              f"each class needs its own colour")
         colors.append(color)
     if not colors:
@@ -65,7 +68,8 @@ def read_palette_file(path: str) -> List[Color]:
         try:
             entries.append(tuple(int(v) for v in fields[:3]) if len(fields) >= 3 else tuple(fields))
         except ValueError:
-            raise UsageError(f"{display_path(path)}:{lineno}: expected 'R G B [name]', got {line.strip()!r}") from None
+            raise UsageError(f"{display_path(path)}:{lineno}: expected 'R G B [name]', "
+                             f"got {line.strip()!r}") from None
     try:
         return check_palette(entries, display_path(path))
     except ValueError as e:
@@ -83,7 +87,7 @@ def _unpack(code: int) -> Color:
 
 
 class ColorToClass:
-    """Maps RGB masks to class ids with one palette (class colours, then void colours -> ignore_index).
+    """Maps RGB masks to class ids: class colours to their ids, void colours to ignore_index.
 
     Args:
         palette: one RGB colour per class, class id = position.
@@ -92,11 +96,13 @@ class ColorToClass:
         unknown_to_ignore: map colours in neither list to ``ignore_index`` instead of failing.
     """
 
-    def __init__(self, palette: Sequence[Sequence[int]], ignore_colors: Sequence[Sequence[int]] = (),
-                 ignore_index: int = 255, unknown_to_ignore: bool = False) -> None:
+    def __init__(self, palette: Sequence[Sequence[int]],
+                 ignore_colors: Sequence[Sequence[int]] = (), ignore_index: int = 255,
+                 unknown_to_ignore: bool = False) -> None:
         colors = check_palette(list(palette) + list(ignore_colors), "palette and ignore colours")
         if not 0 <= ignore_index <= 65535:
-            raise ValueError(f"ignore_index must be in [0, 65535] to be stored in a PNG, got {ignore_index}")
+            raise ValueError(f"ignore_index must be in [0, 65535] to be stored in a PNG, "
+                             f"got {ignore_index}")
         ids = list(range(len(palette))) + [ignore_index] * len(ignore_colors)
         if ignore_index < len(palette):
             raise ValueError(f"ignore_index {ignore_index} is also the id of a palette class "
@@ -127,19 +133,20 @@ class ColorToClass:
         return out
 
 
-ADVICE = ("add them to the palette, list void colours with --ignore_color R G B, or pass --unknown_to_ignore "
-          "(a JPEG colour mask cannot be converted: re-export it as PNG)")
+ADVICE = ("add them to the palette, list void colours with --ignore_color R G B, or pass "
+          "--unknown_to_ignore (a JPEG colour mask cannot be converted: re-export it as PNG)")
 
 
 class UnknownColorError(ValueError):
-    """A mask holds colours outside the palette; ``colors`` names the most frequent ones (RGB, pixels)."""
+    """A mask holds colours outside the palette; ``colors`` names the most frequent ones."""
 
     def __init__(self, name: str, unknown_codes: np.ndarray) -> None:
         codes, counts = np.unique(unknown_codes, return_counts=True)
         top = np.argsort(-counts, kind="stable")[:3]
         more = f" and {len(codes) - len(top)} other colour(s)" if len(codes) > len(top) else ""
         self.name = name
-        self.colors = ", ".join(f"{list(_unpack(int(codes[i])))} ({counts[i]} px)" for i in top) + more
+        shown = [f"{list(_unpack(int(codes[i])))} ({counts[i]} px)" for i in top]
+        self.colors = ", ".join(shown) + more
         super().__init__(f"Mask {name} has colours not in the palette: {self.colors}; {ADVICE}")
 
 
@@ -169,12 +176,14 @@ def plan_outputs(src_dir: str, dst_dir: str, suffix: str = "", recursive: bool =
         raise UsageError(f"No PNG, BMP or TIFF masks under {display_path(src_dir)}")
     clash = [dst for src, dst in jobs if os.path.exists(dst)]
     if clash and not overwrite:
-        raise UsageError(f"{len(clash)} output file(s) exist, e.g. {display_path(clash[0])}; pass --overwrite "
-                         f"to replace them (never point --dst at the colour masks themselves)")
+        raise UsageError(f"{len(clash)} output file(s) exist, e.g. {display_path(clash[0])}; pass "
+                         f"--overwrite to replace them (never point --dst at the colour masks "
+                         f"themselves)")
     return jobs
 
 
-def convert_folder(jobs: Sequence[Tuple[str, str]], mapper: ColorToClass, num_threads: int = 4) -> int:
+def convert_folder(jobs: Sequence[Tuple[str, str]], mapper: ColorToClass,
+                   num_threads: int = 4) -> int:
     """Convert every (src, dst) job with ``mapper``; returns how many were written.
 
     Raises:
@@ -194,7 +203,8 @@ def convert_folder(jobs: Sequence[Tuple[str, str]], mapper: ColorToClass, num_th
     if len(problems) == 1:
         raise UserError(str(problems[0]))
     if problems:
-        lines = [f"{p.name}: {p.colors}" if isinstance(p, UnknownColorError) else str(p) for p in problems]
+        lines = [f"{p.name}: {p.colors}" if isinstance(p, UnknownColorError) else str(p)
+                 for p in problems]
         advice = f"\nFor colours not in the palette: {ADVICE}." if any(
             isinstance(p, UnknownColorError) for p in problems) else ""
         raise UserError(f"{len(problems)} of {len(jobs)} masks were not converted:\n"
@@ -205,10 +215,11 @@ def convert_folder(jobs: Sequence[Tuple[str, str]], mapper: ColorToClass, num_th
 def class_facts(num_classes: int, class_names: Optional[Sequence[str]] = None,
                 palette: Optional[Sequence[Sequence[int]]] = None
                 ) -> Tuple[Optional[List[str]], Optional[List[Color]]]:
-    """A dataset's ``class_names`` and ``palette`` checked against ``num_classes`` (one entry per class).
+    """A dataset's ``class_names`` and ``palette``, checked: one entry per class.
 
     Raises:
-        ValueError: a length differs from ``num_classes`` or a palette entry is not a distinct RGB colour.
+        ValueError: a length differs from ``num_classes``, or a palette entry is not a distinct
+            RGB colour.
     """
     for name, value in (("class_names", class_names), ("palette", palette)):
         if value is not None and len(value) != num_classes:

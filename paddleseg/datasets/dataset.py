@@ -205,8 +205,8 @@ class Dataset(paddle.io.Dataset):
                 lines.append(f"  ... and {len(problems) - MAX_SHOWN} more")
             if any(kind == "values" for kind, _ in problems):
                 lines.append(f"Label values must be class ids in [0, {self.num_classes - 1}] or ignore_index="
-                             f"{self.ignore_index}: check num_classes and ignore_index (your void value), or convert the "
-                             f"labels to train ids.")
+                             f"{self.ignore_index}: check num_classes and ignore_index (your "
+                             f"void value), or convert the labels to train ids.")
             raise DataError("\n".join(lines))
         return len(pairs)
 

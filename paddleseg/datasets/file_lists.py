@@ -7,7 +7,8 @@ under its folder without the extension and without an optional suffix (``0001.jp
 shuffled with a seed and cut into train / val (/ test) by ratio; each list holds
 ``image<sep>mask`` lines relative to the dataset root, sorted, and is written atomically.
 
-The command line is ``python tools/make_dataset_lists.py --dataset_root DIR --images images --masks masks``.
+The command line is
+``python tools/make_dataset_lists.py --dataset_root DIR --images images --masks masks``.
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ class Matching:
     pairs: List[Tuple[str, str]] = field(default_factory=list)
     images_without_mask: List[str] = field(default_factory=list)
     masks_without_image: List[str] = field(default_factory=list)
-    skipped_masks: List[str] = field(default_factory=list)   # files in the mask folder that cannot be masks
+    # files in the mask folder that cannot be masks (lossy formats)
+    skipped_masks: List[str] = field(default_factory=list)
 
 
 def listing(paths: Sequence[str], limit: int = MAX_SHOWN) -> str:
@@ -43,7 +45,7 @@ def listing(paths: Sequence[str], limit: int = MAX_SHOWN) -> str:
 
 
 def find_files(folder: str, extensions: Iterable[str], recursive: bool) -> List[str]:
-    """Files under ``folder`` with one of ``extensions`` (any case), sorted; hidden files skipped."""
+    """Files under ``folder`` with one of ``extensions`` (any case), sorted; hidden ones skipped."""
     exts = tuple(e.lower() for e in extensions)
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
@@ -54,7 +56,7 @@ def find_files(folder: str, extensions: Iterable[str], recursive: bool) -> List[
 
 
 def _key(path: str, folder: str, suffix: str) -> str:
-    """``path`` under ``folder`` without extension and without a trailing ``suffix`` (if present)."""
+    """``path`` under ``folder`` without extension and without a trailing ``suffix``."""
     stem = os.path.splitext(os.path.relpath(path, folder))[0]
     return stem[: -len(suffix)] if suffix and stem.endswith(suffix) else stem
 
@@ -65,8 +67,9 @@ def _by_key(paths: List[str], folder: str, suffix: str, what: str) -> Dict[str, 
     for path in paths:
         key = _key(path, folder, suffix)
         if key in table:
-            raise UserError(f"Two {what} files have the name {key!r}: {display_path(table[key])} and "
-                            f"{display_path(path)}; remove or rename one so that each name is used once")
+            raise UserError(f"Two {what} files have the name {key!r}: {display_path(table[key])} "
+                            f"and {display_path(path)}; remove or rename one so that each name "
+                            f"is used once")
         table[key] = path
     return table
 
@@ -90,12 +93,11 @@ def match_files(image_dir: str, mask_dir: str, image_suffix: str = "", mask_suff
         UserError: two files of one kind have the same key.
     """
     masks = find_files(mask_dir, mask_extensions, recursive)
+    if os.path.abspath(image_dir) == os.path.abspath(mask_dir) and mask_suffix:
+        # One folder for both: only a file named like a mask is a mask.
+        masks = [p for p in masks if _key(p, mask_dir, "").endswith(mask_suffix)]
     mask_set = set(masks)
     images = [p for p in find_files(image_dir, image_extensions, recursive) if p not in mask_set]
-    if os.path.abspath(image_dir) == os.path.abspath(mask_dir) and mask_suffix:
-        # One folder for both: a file named like a mask is a mask, not an image.
-        images = [p for p in images if not _key(p, image_dir, "").endswith(mask_suffix)]
-        masks = [p for p in masks if _key(p, mask_dir, "").endswith(mask_suffix)]
     image_by_key = _by_key(images, image_dir, image_suffix, "image")
     mask_by_key = _by_key(masks, mask_dir, mask_suffix, "mask")
     matching = Matching(
@@ -123,8 +125,8 @@ def split_pairs(pairs: Sequence[Tuple[str, str]], val_ratio: float, test_ratio: 
     n = len(pairs)
     counts = [int(round(n * r)) if r == 0 or n * r >= 1 else 1 for r in (val_ratio, test_ratio)]
     if val_ratio + test_ratio >= 1 or n - sum(counts) < 1:
-        raise UsageError(f"--val_ratio {val_ratio} and --test_ratio {test_ratio} leave no pair of the {n} "
-                         f"for training; lower them")
+        raise UsageError(f"--val_ratio {val_ratio} and --test_ratio {test_ratio} leave no pair of "
+                         f"the {n} for training; lower them")
     order = np.random.default_rng(seed).permutation(n)
     shuffled = [pairs[i] for i in order]
     n_val, n_test = counts
@@ -141,8 +143,9 @@ def relative_to_root(path: str, root: str) -> str:
     """
     rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
     if rel == ".." or rel.startswith(".." + os.sep):
-        raise UsageError(f"{display_path(path)} is not inside the dataset root {display_path(root)}; "
-                         f"the lists hold paths relative to the root: put the folders under it")
+        raise UsageError(f"{display_path(path)} is not inside the dataset root "
+                         f"{display_path(root)}; the lists hold paths relative to the root: put "
+                         f"the folders under it")
     return rel.replace(os.sep, "/")
 
 
@@ -157,15 +160,16 @@ def list_lines(pairs: Sequence[Tuple[str, str]], root: str, separator: str = " "
         rel = [relative_to_root(image, root), relative_to_root(mask, root)]
         clash = [p for p in rel if separator in p]
         if clash:
-            raise UsageError(f"{display_path(clash[0])} contains the separator {separator!r}; choose another "
-                             f"with --separator (and set `separator:` in the dataset config to match), "
-                             f"or rename the file")
+            raise UsageError(f"{display_path(clash[0])} contains the separator {separator!r}; "
+                             f"choose another with --separator (and set `separator:` in the "
+                             f"dataset config to match), or rename the file")
         lines.append(separator.join(rel))
     return lines
 
 
-def write_lists(root: str, splits: Dict[str, Sequence[Tuple[str, str]]], out_dir: Optional[str] = None,
-                separator: str = " ", overwrite: bool = False) -> Dict[str, str]:
+def write_lists(root: str, splits: Dict[str, Sequence[Tuple[str, str]]],
+                out_dir: Optional[str] = None, separator: str = " ",
+                overwrite: bool = False) -> Dict[str, str]:
     """Write ``<split>.txt`` for every split into ``out_dir`` (default: ``root``), atomically.
 
     Returns:
@@ -179,8 +183,8 @@ def write_lists(root: str, splits: Dict[str, Sequence[Tuple[str, str]]], out_dir
     existing = [p for p in targets.values() if os.path.exists(p)]
     if existing and not overwrite:
         verb = "exists" if len(existing) == 1 else "exist"
-        raise UsageError(f"{', '.join(map(display_path, existing))} already {verb}; pass --overwrite to "
-                         f"replace, or write elsewhere with --out_dir")
+        raise UsageError(f"{', '.join(map(display_path, existing))} already {verb}; pass "
+                         f"--overwrite to replace, or write elsewhere with --out_dir")
     contents = {name: list_lines(pairs, root, separator) for name, pairs in splits.items()}
     for name, lines in contents.items():
         with atomic_output(targets[name], "w", encoding="utf-8", newline="\n") as f:
