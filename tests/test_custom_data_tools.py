@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from paddleseg.datasets import Dataset
-from paddleseg.datasets.color_masks import ColorToClass, class_facts, read_palette_file
-from paddleseg.datasets.facts import dataset_facts
+from paddleseg.datasets.color_masks import ColorToClass, read_palette_file
+from paddleseg.datasets.facts import class_facts, dataset_facts
 from paddleseg.datasets.file_lists import match_files, split_pairs, write_lists
 from paddleseg.utils.errors import UsageError, UserError
 from tools import convert_color_masks, make_dataset_lists

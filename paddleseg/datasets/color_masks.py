@@ -19,36 +19,13 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from paddleseg.datasets.facts import Color, check_palette
 from paddleseg.datasets.file_lists import find_files, listing
 from paddleseg.transforms.io import LABEL_EXTENSIONS
 from paddleseg.utils.errors import UsageError, UserError
 from paddleseg.utils.fileio import display_path, read_utf8_text, write_image
 
-Color = Tuple[int, int, int]
 MAX_SHOWN = 5
-
-
-def check_palette(palette: Sequence[Sequence[int]], where: str = "palette") -> List[Color]:
-    """``palette`` as a list of RGB tuples; entries must be 3 ints in [0, 255] and distinct.
-
-    Raises:
-        ValueError: the message names ``where`` and the bad entry.
-    """
-    colors: List[Color] = []
-    for i, entry in enumerate(palette):
-        values = list(entry) if isinstance(entry, (list, tuple)) else [entry]
-        if len(values) != 3 or not all(isinstance(v, int) and 0 <= v <= 255 for v in values):
-            raise ValueError(f"{where}: entry {i} is {entry!r}; each entry must be [R, G, B] with "
-                             f"values 0-255")
-        color = tuple(values)
-        if color in colors:
-            raise ValueError(f"{where}: entry {i} {list(color)} repeats entry "
-                             f"{colors.index(color)}; "
-                             f"each class needs its own colour")
-        colors.append(color)
-    if not colors:
-        raise ValueError(f"{where} is empty")
-    return colors
 
 
 def read_palette_file(path: str) -> List[Color]:
@@ -211,19 +188,3 @@ def convert_folder(jobs: Sequence[Tuple[str, str]], mapper: ColorToClass,
                         f"{listing(lines, MAX_SHOWN)}{advice}")
     return len(jobs)
 
-
-def class_facts(num_classes: int, class_names: Optional[Sequence[str]] = None,
-                palette: Optional[Sequence[Sequence[int]]] = None
-                ) -> Tuple[Optional[List[str]], Optional[List[Color]]]:
-    """A dataset's ``class_names`` and ``palette``, checked: one entry per class.
-
-    Raises:
-        ValueError: a length differs from ``num_classes``, or a palette entry is not a distinct
-            RGB colour.
-    """
-    for name, value in (("class_names", class_names), ("palette", palette)):
-        if value is not None and len(value) != num_classes:
-            raise ValueError(f"`{name}` has {len(value)} entries but num_classes is {num_classes}; "
-                             f"give one per class (void/ignore has none)")
-    names = [str(n) for n in class_names] if class_names is not None else None
-    return names, (check_palette(palette, "`palette`") if palette is not None else None)

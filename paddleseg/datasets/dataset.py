@@ -11,7 +11,7 @@ import numpy as np
 import paddle
 
 from paddleseg.cvlibs import manager
-from paddleseg.datasets.color_masks import class_facts
+from paddleseg.datasets.facts import class_facts
 from paddleseg.datasets.label_check import describe_invalid, invalid_label_values
 from paddleseg.transforms import Compose
 from paddleseg.transforms.compose import check_same_size
