@@ -122,14 +122,14 @@ def _lists(*extra) -> tuple:
                        "--masks", "masks", *extra])
 
 
-def _train_check(list_lines=None) -> tuple:
+def _train_check(list_lines=None, *opts) -> tuple:
     """train.py's start (build, label check) on data/my_dataset, with another train.txt if given."""
     import train
     if list_lines is not None:
         with open("data/my_dataset/train.txt", "w", encoding="utf-8") as f:
             f.write("\n".join(list_lines) + "\n")
     return error_line(train.main, "train.py", ["--config", CFG, "--check_labels", "-1",
-                                               "--iters", "1", "--num_threads", "1", *OFFLINE])
+                                               "--iters", "1", "--num_threads", "1", *OFFLINE, *opts])
 
 
 def _colour_without_void() -> tuple:
@@ -145,7 +145,8 @@ def _label_errors(lines: list) -> dict:
     first_mask = "data/my_dataset/" + lines[0].split()[1]
     mask = cv2.imread(first_mask, cv2.IMREAD_UNCHANGED)
     cv2.imwrite(first_mask, np.where(mask == 11, 255, mask).astype(np.uint8))   # void as 255
-    found = {"values": _train_check()}
+    found = {"values": _train_check(),
+             "padding": _train_check(None, "train_dataset.transforms.1.label_padding_value=255")}
     cv2.imwrite(first_mask, mask)
     shutil.copytree("data/my_rgb_dataset/masks_rgb", "data/my_dataset/masks_rgb")
     colour_mask = lines[0].replace("masks/", "masks_rgb/").replace("_mask", "_label")
@@ -167,8 +168,8 @@ def test_the_quoted_errors_are_the_real_ones(tmp_path, monkeypatch):
     with open("data/my_dataset/train.txt", encoding="utf-8") as f:
         found.update(_label_errors(f.read().splitlines()))
     assert {name: code for name, (_, code) in found.items()} == {
-        "exists": 2, "no match": 1, "colour": 1, "values": 1, "channels": 1, "jpeg": 2,
-        "missing": 2}
+        "exists": 2, "no match": 1, "colour": 1, "values": 1, "padding": 2, "channels": 1,
+        "jpeg": 2, "missing": 2}
     text = doc_text()
     missing = {name: message for name, (message, _) in found.items() if message not in text}
     assert not missing, "the guide does not quote these errors as they are:\n" + "\n\n".join(

@@ -12,7 +12,8 @@ import paddle
 
 from paddleseg.cvlibs import manager
 from paddleseg.datasets.facts import class_facts
-from paddleseg.datasets.label_check import describe_invalid, invalid_label_values
+from paddleseg.datasets.label_check import (check_label_padding, describe_invalid,
+                                            invalid_label_values)
 from paddleseg.transforms import Compose
 from paddleseg.transforms.compose import check_same_size
 from paddleseg.transforms import functional as F
@@ -93,6 +94,8 @@ class Dataset(paddle.io.Dataset):
         self.img_channels = img_channels
         self.edge = edge
         self.transforms = Compose(transforms, img_channels=img_channels)
+        if mode == "train":   # only training transforms the label
+            check_label_padding(self.transforms.transforms, num_classes, ignore_index)
         self.file_list: List[List[Optional[str]]] = []
 
     def _resolve(self, list_path: str) -> str:
