@@ -102,6 +102,9 @@ def test_lists_are_relative_atomic_and_never_silently_replaced(tmp_path):
     assert sorted(os.listdir(root)) == ["train.txt"]   # no temporary file left
     with pytest.raises(UsageError, match="is not inside the dataset root"):
         write_lists(root + "/sub", {"train": splits["val"]})
+    latin1 = os.fsdecode(b"caf\xe9.jpg")   # a Latin-1 name as os.walk returns it
+    with pytest.raises(UsageError, match=r"The file name caf\\xe9.jpg is not UTF-8"):
+        write_lists(root, {"test": [(f"{root}/{latin1}", f"{root}/m.png")]}, overwrite=True)
 
 
 def test_cli_reports_unmatched_files_and_strict_refuses(folders, capsys):

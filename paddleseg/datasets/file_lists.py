@@ -149,20 +149,30 @@ def relative_to_root(path: str, root: str) -> str:
     return rel.replace(os.sep, "/")
 
 
+def _check_list_path(path: str, separator: str) -> None:
+    """A list entry must read back: UTF-8, without the separator."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"The file name {display_path(path)} is not UTF-8, which file lists must "
+                         f"be; rename it (e.g. with `convmv -f latin1 -t utf-8`)") from None
+    if separator in path:
+        raise UsageError(f"{display_path(path)} contains the separator {separator!r}; choose "
+                         f"another with --separator (and set `separator:` in the dataset config "
+                         f"to match), or rename the file")
+
+
 def list_lines(pairs: Sequence[Tuple[str, str]], root: str, separator: str = " ") -> List[str]:
     """``image<sep>mask`` lines relative to ``root``.
 
     Raises:
-        UsageError: a path contains the separator (the list could not be read back).
+        UsageError: a path is not UTF-8 or contains the separator (the list could not be read).
     """
     lines = []
     for image, mask in pairs:
         rel = [relative_to_root(image, root), relative_to_root(mask, root)]
-        clash = [p for p in rel if separator in p]
-        if clash:
-            raise UsageError(f"{display_path(clash[0])} contains the separator {separator!r}; "
-                             f"choose another with --separator (and set `separator:` in the "
-                             f"dataset config to match), or rename the file")
+        for path in rel:
+            _check_list_path(path, separator)
         lines.append(separator.join(rel))
     return lines
 
