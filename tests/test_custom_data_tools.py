@@ -12,6 +12,7 @@ from paddleseg.datasets.color_masks import ColorToClass, read_palette_file
 from paddleseg.datasets.facts import class_facts, dataset_facts
 from paddleseg.datasets.file_lists import match_files, split_pairs, write_lists
 from paddleseg.utils.errors import UsageError, UserError
+from paddleseg.utils.visualize import palette_for
 from tools import convert_color_masks, make_dataset_lists
 
 PALETTE = [(0, 0, 0), (255, 0, 0), (0, 255, 0)]
@@ -190,6 +191,7 @@ def test_dataset_takes_class_names_and_palette(tmp_path):
     facts = dataset_facts(Dataset(**kwargs, class_names=["a", "b", "c"],
                                   palette=[list(c) for c in PALETTE]))
     assert facts.class_names == ["a", "b", "c"] and facts.palette == PALETTE
+    assert palette_for(facts.palette, 3)[:3].tolist() == [list(c) for c in PALETTE]   # predictions
     with pytest.raises(ValueError, match="`palette` has 2 entries but num_classes is 3"):
         Dataset(**kwargs, palette=PALETTE[:2])
     assert class_facts(2) == (None, None)
