@@ -27,9 +27,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="folder for the class-id PNGs, same relative names (required)")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--palette",
-                        help="palette file: one 'R G B [name]' line per class, in class-id order")
+                        help="palette file: one 'R G B [name]' line per class, in class-id "
+                             "order (this or --config is required)")
     source.add_argument("--config",
-                        help="take train_dataset.palette and ignore_index from this config")
+                        help="take train_dataset.palette and ignore_index from this config "
+                             "(this or --palette is required)")
     p.add_argument("--ignore_color", nargs=3, type=int, action="append", default=[],
                    metavar=("R", "G", "B"),
                    help="a void colour, written as --ignore_index (repeatable; default: none)")
@@ -38,7 +40,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--unknown_to_ignore", action="store_true",
                    help="write colours not in the palette as --ignore_index instead of failing")
     p.add_argument("--suffix", default="",
-                   help="ending of the colour masks' names to drop, e.g. _rgb")
+                   help="ending of the colour masks' names to drop, e.g. _rgb (default: none)")
     p.add_argument("--no_recursive", action="store_true",
                    help="only --src itself, not sub-folders")
     p.add_argument("--overwrite", action="store_true",

@@ -24,9 +24,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--masks", default="masks",
                    help="mask (label) folder, relative to --dataset_root or absolute")
     p.add_argument("--image_suffix", default="",
-                   help="ending of image names to drop before matching, e.g. _img")
+                   help="ending of image names to drop before matching, e.g. _img (default: none)")
     p.add_argument("--mask_suffix", default="",
-                   help="ending of mask names to drop before matching, e.g. _mask")
+                   help="ending of mask names to drop before matching, e.g. _mask (default: none)")
     p.add_argument("--no_recursive", action="store_true",
                    help="only the folders themselves, not sub-folders")
     p.add_argument("--val_ratio", type=float, default=0.2, help="share of the pairs in val.txt")

@@ -167,11 +167,11 @@ def convert_folder(jobs: Sequence[Tuple[str, str]], mapper: ColorToClass,
         UserError: some masks could not be converted (the others are written): one line for one
             mask, else a list of the masks (up to five) and the advice once.
     """
-    def one(job: Tuple[str, str]) -> Optional[ValueError]:
+    def one(job: Tuple[str, str]) -> Optional[Exception]:
         src, dst = job
         try:
             write_image(dst, mapper(read_rgb(src), display_path(src)))
-        except ValueError as e:   # unknown colours, undecodable file
+        except (ValueError, OSError) as e:   # unknown colours, undecodable or unreadable file
             return e
         return None
 
