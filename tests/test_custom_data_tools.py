@@ -195,3 +195,21 @@ def test_dataset_takes_class_names_and_palette(tmp_path):
     with pytest.raises(ValueError, match="`palette` has 2 entries but num_classes is 3"):
         Dataset(**kwargs, palette=PALETTE[:2])
     assert class_facts(2) == (None, None)
+
+
+def test_label_padding_must_be_void_or_a_class(tmp_path):
+    import paddleseg.transforms as T
+    _touch(str(tmp_path / "i.png"), np.zeros((4, 4, 3), np.uint8))
+    _touch(str(tmp_path / "m.png"))
+    (tmp_path / "l.txt").write_text("i.png m.png\n", encoding="utf-8")
+    kwargs = dict(dataset_root=str(tmp_path), num_classes=3, ignore_index=3,
+                  train_path="l.txt", val_path="l.txt")
+    crop = T.RandomPaddingCrop(crop_size=[8, 8])   # pads labels with 255 by default
+    with pytest.raises(ValueError, match=r"RandomPaddingCrop pads labels with 255, which is neither "
+                                         r"a class id \(0-2\) nor ignore_index 3; set its "
+                                         r"label_padding_value: 3"):
+        Dataset(mode="train", transforms=[crop], **kwargs)
+    Dataset(mode="val", transforms=[crop], **kwargs)   # evaluation never pads labels
+    for value in (3, 0):
+        Dataset(mode="train", transforms=[T.RandomPaddingCrop([8, 8], label_padding_value=value)],
+                **kwargs)
