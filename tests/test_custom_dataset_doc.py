@@ -62,18 +62,21 @@ def run_command(argv: list, cwd: str) -> subprocess.CompletedProcess:
     return run
 
 
-def run_the_guide(work: str, monkeypatch) -> None:
-    """Every bash command (in a subprocess) and python block (here), in the guide's order."""
-    text = doc_text()
+def run_the_guide(work: str, monkeypatch) -> dict:
+    """Every bash command (in a subprocess) and python block (here), in the guide's order;
+    returns script -> output of its last run."""
+    text, outputs = doc_text(), {}
     for lang, block in doc_blocks():
         if lang == "python":
             monkeypatch.chdir(work)
             exec(compile(block, DOC, "exec"), {"__name__": "custom_dataset_doc"})
         for argv in commands(block) if lang == "bash" else []:
             run = run_command(argv, work)
+            outputs[argv[1]] = run.stdout + run.stderr
             if argv[1].startswith("tools/"):   # the guide shows what these print: the real lines
                 for line in (run.stdout + run.stderr).splitlines():
                     assert line in text, f"{argv[1]} printed a line the guide lacks: {line!r}"
+    return outputs
 
 
 @pytest.mark.e2e
@@ -82,7 +85,9 @@ def test_the_guide_runs_as_written(tmp_path, monkeypatch):
     work = make_workspace(tmp_path)
     assert [lang for lang, _ in doc_blocks() if lang in ("bash", "python")] == \
         ["bash", "bash", "python", "bash"]
-    run_the_guide(work, monkeypatch)
+    outputs = run_the_guide(work, monkeypatch)
+    # The evaluation reports the config's class names; void (11) is no class of its own.
+    assert "mIoU" in outputs["val.py"] and re.search(r"^sky\s", outputs["val.py"], flags=re.M)
     data = os.path.join(work, "data")
     # The colour-coded variant converts back to exactly the class ids (void 11 included).
     for site, index in (("site_a", 0), ("site_b", 7)):
