@@ -133,8 +133,8 @@ def _train_check(list_lines=None, *opts) -> tuple:
     if list_lines is not None:
         with open("data/my_dataset/train.txt", "w", encoding="utf-8") as f:
             f.write("\n".join(list_lines) + "\n")
-    return error_line(train.main, "train.py", ["--config", CFG, "--check_labels", "-1",
-                                               "--iters", "1", "--num_threads", "1", *OFFLINE, *opts])
+    return error_line(train.main, "train.py", ["--config", CFG, "--check_labels", "-1", "--iters",
+                                               "1", "--num_threads", "1", *OFFLINE, *opts])
 
 
 def _colour_without_void() -> tuple:
