@@ -11,7 +11,9 @@ import numpy as np
 import paddle
 
 from paddleseg.cvlibs import manager
-from paddleseg.datasets.label_check import describe_invalid, invalid_label_values
+from paddleseg.datasets.facts import class_facts
+from paddleseg.datasets.label_check import (check_label_padding, describe_invalid,
+                                            invalid_label_values)
 from paddleseg.transforms import Compose
 from paddleseg.transforms.compose import check_same_size
 from paddleseg.transforms import functional as F
@@ -50,13 +52,19 @@ class Dataset(paddle.io.Dataset):
         separator: what separates image and label on a line.
         ignore_index: label value excluded from loss and metrics.
         edge: also return a boundary map (for edge-supervised models) in train mode.
+        class_names: one name per class, for evaluation reports (not in PaddleSeg 2.8).
+        palette: one [R, G, B] per class, for coloured predictions and for
+            tools/convert_color_masks.py --config (not in PaddleSeg 2.8).
     """
 
     def __init__(self, mode: str, dataset_root: str, transforms: list, num_classes: int,
                  img_channels: int = 3, train_path: Optional[str] = None,
                  val_path: Optional[str] = None, test_path: Optional[str] = None,
-                 separator: str = " ", ignore_index: int = 255, edge: bool = False) -> None:
+                 separator: str = " ", ignore_index: int = 255, edge: bool = False,
+                 class_names: Optional[List[str]] = None,
+                 palette: Optional[List[List[int]]] = None) -> None:
         self._setup(mode, dataset_root, transforms, num_classes, ignore_index, img_channels, edge)
+        self.class_names, self.palette = class_facts(num_classes, class_names, palette)
         if not os.path.isdir(dataset_root):
             raise FileNotFoundError(f"dataset_root does not exist or is not a directory: {dataset_root}")
         list_path = {"train": train_path, "val": val_path, "test": test_path}[self.mode]
@@ -86,6 +94,8 @@ class Dataset(paddle.io.Dataset):
         self.img_channels = img_channels
         self.edge = edge
         self.transforms = Compose(transforms, img_channels=img_channels)
+        if mode == "train":   # only training transforms the label
+            check_label_padding(self.transforms.transforms, num_classes, ignore_index)
         self.file_list: List[List[Optional[str]]] = []
 
     def _resolve(self, list_path: str) -> str:
@@ -198,7 +208,8 @@ class Dataset(paddle.io.Dataset):
                 lines.append(f"  ... and {len(problems) - MAX_SHOWN} more")
             if any(kind == "values" for kind, _ in problems):
                 lines.append(f"Label values must be class ids in [0, {self.num_classes - 1}] or ignore_index="
-                             f"{self.ignore_index}: check num_classes, or convert the labels to train ids.")
+                             f"{self.ignore_index}: check num_classes and ignore_index (your "
+                             f"void value), or convert the labels to train ids.")
             raise DataError("\n".join(lines))
         return len(pairs)
 

@@ -154,5 +154,6 @@ def read_label(path: str) -> np.ndarray:
                 and np.array_equal(label[..., 0], label[..., 2]):
             return label[..., 0]
         raise ValueError(f"Label file {display_path(path)} has {label.shape[2]} channels; labels must be "
-                         f"single-channel images holding one class id per pixel")
+                         f"single-channel images holding one class id per pixel "
+                         f"(colour-coded masks: convert them with tools/convert_color_masks.py)")
     return label
