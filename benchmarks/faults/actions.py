@@ -58,7 +58,8 @@ def disk_full(match: str, argv: List[str]) -> Run:
     return Run(["-c", ENOSPC_RUNNER, *argv], env={"FULL_MATCH": match})
 
 
-def signal_after_first_step(*signals: int, gap: float = 0.0, group: bool = False) -> Callable[[Ctx, Proc], None]:
+def signal_after_first_step(*signals: int, gap: float = 0.0,
+                            group: bool = False) -> Callable[[Ctx, Proc], None]:
     def act(ctx: Ctx, proc: Proc) -> None:
         if not proc.wait_line(TRAIN_LINE, 120):
             return

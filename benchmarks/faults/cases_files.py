@@ -21,8 +21,8 @@ FREE_SPACE = ("free",)
 @case("disk_full_checkpoint", "disk", 8,
       runtime("iter_2", FREE_SPACE, post=(no_temp_dirs(), unchanged("iter1"))))
 def _disk_full_ckpt(ctx: Ctx) -> Run:
-    """ENOSPC while writing iter_2 (the run resumes from a copy of iter_1): the error names the checkpoint
-    path and the free space, the temporary directory is removed, iter_1 is untouched."""
+    """ENOSPC while writing iter_2 (the run resumes from a copy of iter_1): the error names the
+    checkpoint path and the free space, the temporary directory is removed, iter_1 is untouched."""
     save = ctx.copy_run(iters=(1,))
     ctx.vars.update(iter1=os.path.join(save, "iter_1"))
     ctx.vars["iter1_digest"] = digest(ctx.vars["iter1"])
@@ -32,7 +32,8 @@ def _disk_full_ckpt(ctx: Ctx) -> Run:
 
 @case("disk_full_val_metrics", "disk", 8, runtime("metrics.json", FREE_SPACE))
 def _disk_full_val(ctx: Ctx) -> Run:
-    """ENOSPC writing metrics.json in val.py: exit 1 naming the path and the free space (not a warning)."""
+    """ENOSPC writing metrics.json in val.py: exit 1 naming the path and the free space (not a
+    warning)."""
     return disk_full("metrics.json", val_run(ctx, ctx.shared.model()).argv)
 
 
@@ -68,29 +69,41 @@ case("infer_non_utf8_file_name", "encoding", 9,
 
 @case("train_non_utf8_city_name", "encoding", 9, Expect(exit=(0,)))
 def _train_non_utf8(ctx: Ctx) -> Run:
-    """Cityscapes layout whose city folder and file names are not UTF-8: trains (with the label scan)."""
+    """Cityscapes layout whose city folder and file names are not UTF-8: trains (with the label
+    scan)."""
     data = ctx.data_copy()
     for top, split in (("leftImg8bit", "train"), ("gtFine", "train")):
         city_dir = os.path.join(os.fsencode(data), top.encode(), split.encode(), b"aachen")
         new_dir = os.path.join(os.path.dirname(city_dir), NON_UTF8)
         for name in os.listdir(city_dir):
-            os.rename(os.path.join(city_dir, name), os.path.join(city_dir, name.replace(b"aachen", NON_UTF8)))
+            os.rename(os.path.join(city_dir, name),
+                      os.path.join(city_dir, name.replace(b"aachen", NON_UTF8)))
         os.rename(city_dir, new_dir)
     return Run(train_argv(ctx.path("run"), data, "--iters", "2", "--check_labels", "-1"))
+
+
+def _file_list_train(ctx: Ctx, data: str, train_list: str) -> Run:
+    """train.py for 2 iterations with the file-list dataset ``train_list`` over ``data``."""
+    return Run(train_argv(ctx.path("run"), data, "--iters", "2",
+                          config=file_list_config(ctx, data, train_list)))
+
 
 @case("latin1_file_list", "encoding", 9, user_error("train_list.txt", patterns=(r"(line 3|:3)\b",)))
 def _latin1_list(ctx: Ctx) -> Run:
     """A Latin-1 file list (an 'é' on line 3): an error naming the list file and the line."""
     data = ctx.data_copy()
     pairs = ctx.shared.data()["train"]
-    lines = [f"{a} {b}\n".encode() for a, b in pairs[:2]] + [b"images/caf\xe9.png labels/caf\xe9.png\n"]
+    lines = [f"{a} {b}\n".encode() for a, b in pairs[:2]]
+    lines.append(b"images/caf\xe9.png labels/caf\xe9.png\n")
     lst = ctx.write("data/train_list.txt", b"".join(lines))
-    return Run(train_argv(ctx.path("run"), data, "--iters", "2", config=file_list_config(ctx, data, lst)))
+    return _file_list_train(ctx, data, lst)
 
 
-@case("predict_latin1_image_list", "encoding", 9, user_error("images.txt", patterns=(r"(line 2|:2)\b",)))
+@case("predict_latin1_image_list", "encoding", 9,
+      user_error("images.txt", patterns=(r"(line 2|:2)\b",)))
 def _latin1_predict_list(ctx: Ctx) -> Run:
-    """tools/predict.py --image_path with a Latin-1 list (line 2): an error naming the list and line."""
+    """tools/predict.py --image_path with a Latin-1 list (line 2): an error naming the list and
+    line."""
     src = ctx.train_pair(0, "val", root=ctx.shared.data()["root"])[0]
     lst = ctx.write("images.txt", f"{src}\n".encode() + b"caf\xe9.png\n")
     return predict_run(ctx, lst)
@@ -102,13 +115,14 @@ def _missing_listed(ctx: Ctx) -> Run:
     data = ctx.data_copy()
     a, b = ctx.shared.data()["train"][0]
     lst = ctx.write("data/train_list.txt", f"{a} {b}\nleftImg8bit/ghost.png {b}\n")
-    return Run(train_argv(ctx.path("run"), data, "--iters", "2", config=file_list_config(ctx, data, lst)))
+    return _file_list_train(ctx, data, lst)
 
 
 # ----- 10. lossy labels are refused
 
 def _label_list(ctx: Ctx, convert: Callable[[str], str], which: Sequence[int] = (1,)) -> Run:
-    """A file-list dataset whose labels number ``which`` go through ``convert``; vars['lab'] names the first."""
+    """A file-list dataset whose labels number ``which`` go through ``convert``; vars['lab'] names
+    the first."""
     data = ctx.data_copy()
     lines = []
     for i, (img, lab) in enumerate(ctx.shared.data()["train"]):
@@ -117,7 +131,7 @@ def _label_list(ctx: Ctx, convert: Callable[[str], str], which: Sequence[int] = 
         if i == which[0]:
             ctx.vars["lab"] = os.path.basename(new)
     lst = ctx.write("data/train_list.txt", "".join(lines))
-    return Run(train_argv(ctx.path("run"), data, "--iters", "2", config=file_list_config(ctx, data, lst)))
+    return _file_list_train(ctx, data, lst)
 
 
 def _low_classes(label):
@@ -127,7 +141,8 @@ def _low_classes(label):
     return (np.where(label == 255, 0, label) % 8).astype(label.dtype)
 
 
-def _to_format(ext: str, keep_name: bool = False, transform: Callable = lambda a: a) -> Callable[[str], str]:
+def _to_format(ext: str, keep_name: bool = False,
+               transform: Callable = lambda a: a) -> Callable[[str], str]:
     def convert(path: str) -> str:
         out = path if keep_name else os.path.splitext(path)[0] + ext
         return rewrite_image(path, transform, out, ext=ext)
@@ -142,7 +157,8 @@ case("lossy_label_jpeg_named_png", "data", 10, user_error("{lab}", LOSSY, timeou
      "Labels with JPEG content under a .png name: refused by content, naming the file.")(
     lambda ctx: _label_list(ctx, _to_format(".jpg", keep_name=True, transform=_low_classes)))
 case("lossless_bmp_label_trains", "data", 10, Expect(exit=(0,)),
-     "Labels saved as .bmp (lossless) train normally.")(lambda ctx: _label_list(ctx, _to_format(".bmp"), (0, 1, 2, 3)))
+     "Labels saved as .bmp (lossless) train normally.")(
+    lambda ctx: _label_list(ctx, _to_format(".bmp"), (0, 1, 2, 3)))
 
 
 @case("label_out_of_range", "data", 0, runtime("{lab}", "50", post=(no_train_line,)))

@@ -17,7 +17,8 @@ from .shared import quick_opts, train_argv
 def _transform_no_type(ctx: Ctx) -> Run:
     """A transforms entry without `type:`: says so, with the registered names."""
     cfg = ctx.derived_config("val_dataset:\n  transforms:\n    - crop_size: [32, 32]\n")
-    return Run(train_argv(ctx.path("run"), ctx.shared.data()["root"], "--iters", "1", "--do_eval", config=cfg))
+    return Run(train_argv(ctx.path("run"), ctx.shared.data()["root"], "--iters", "1", "--do_eval",
+                          config=cfg))
 
 
 @case("learning_rate_zero_with_warmup", "config", 11,
@@ -29,7 +30,8 @@ def _lr_zero_warmup(ctx: Ctx) -> Run:
 
 
 def _warns_lr(ctx: Ctx) -> Optional[str]:
-    lines = [l for l in ctx.proc.stderr.splitlines() if "WARN" in l.upper() and "learning" in l.lower()]
+    lines = [line for line in ctx.proc.stderr.splitlines()
+             if "WARN" in line.upper() and "learning" in line.lower()]
     return None if lines else "no warning about the zero learning rate"
 
 
@@ -56,12 +58,14 @@ def _deploy_unsafe(ctx: Ctx) -> Run:
 def _export_channels(ctx: Ctx) -> Run:
     """export.py --input_shape 1 1 32 64 for a 3-channel model: checked before tracing."""
     ctx.vars["out"] = ctx.path("export")
-    return Run(["export.py", "--config", QUICKSTART, "--model_path", ctx.shared.model(), "--save_dir",
-                ctx.path("export"), "--input_shape", "1", "1", "32", "64", "--num_threads", "1",
+    return Run(["export.py", "--config", QUICKSTART, "--model_path", ctx.shared.model(),
+                "--save_dir", ctx.path("export"), "--input_shape", "1", "1", "32", "64",
+                "--num_threads", "1",
                 *quick_opts(ctx.shared.data()["root"])])
 
 
-@case("infer_truncated_params", "checkpoint", 11, runtime("model.pdiparams", post=(count_files("{out}", 0),)))
+@case("infer_truncated_params", "checkpoint", 11,
+      runtime("model.pdiparams", post=(count_files("{out}", 0),)))
 def _infer_truncated(ctx: Ctx) -> Run:
     """tools/infer.py with a truncated model.pdiparams: an error naming the file."""
     export = export_copy(ctx)
@@ -89,7 +93,8 @@ def _infer_no_yaml(ctx: Ctx) -> Run:
 
 @case("export_onnx_missing_deploy_yaml", "cli", 0, user_error(("nowhere.yaml", "paddle2onnx")))
 def _onnx_no_yaml(ctx: Ctx) -> Run:
-    """tools/export_onnx.py --deploy_config that does not exist (or paddle2onnx absent): one line."""
+    """tools/export_onnx.py --deploy_config that does not exist (or paddle2onnx absent): one
+    line."""
     return Run(["tools/export_onnx.py", "--deploy_config", ctx.path("nowhere.yaml"),
                 "--save_file", ctx.path("m.onnx")])
 
@@ -97,7 +102,8 @@ def _onnx_no_yaml(ctx: Ctx) -> Run:
 # ----- 12. bad downloads are not cached
 
 def _html_site(ctx: Ctx, rel: str) -> str:
-    path = ctx.write(f"site/{rel}", "<!DOCTYPE html><html><body>Sign in to continue</body></html>\n")
+    page = "<!DOCTYPE html><html><body>Sign in to continue</body></html>\n"
+    path = ctx.write(f"site/{rel}", page)
     return "file://" + path
 
 
@@ -107,8 +113,8 @@ def _download_html(ctx: Ctx) -> Run:
     """pretrained: a URL returning an HTML page: the error names the URL and the cache path, and the
     download is removed from the cache."""
     url = _html_site(ctx, "fake_backbone/model.pdparams")
-    ctx.vars.update(url=url, cache=os.path.join(ctx.path("home"), "pretrained", "fake_backbone"),
-                    cached=os.path.join(ctx.path("home"), "pretrained", "fake_backbone", "model.pdparams"))
+    cache = os.path.join(ctx.path("home"), "pretrained", "fake_backbone")
+    ctx.vars.update(url=url, cache=cache, cached=os.path.join(cache, "model.pdparams"))
     return Run(train_argv(ctx.path("run"), ctx.shared.data()["root"], "--iters", "1",
                           opts=(f"model.backbone.pretrained={url}",)))
 
@@ -116,7 +122,8 @@ def _download_html(ctx: Ctx) -> Run:
 @case("download_html_archive_not_cached", "download", 12,
       user_error("{url}", post=(absent("{cache}"),)))
 def _download_html_archive(ctx: Ctx) -> Run:
-    """pretrained: a .tar.gz URL returning HTML: one line naming the URL, nothing left in the cache."""
+    """pretrained: a .tar.gz URL returning HTML: one line naming the URL, nothing left in the
+    cache."""
     url = _html_site(ctx, "fake_weights.tar.gz")
     ctx.vars.update(url=url, cache=os.path.join(ctx.path("home"), "pretrained", "fake_weights"))
     return Run(train_argv(ctx.path("run"), ctx.shared.data()["root"], "--iters", "1",
@@ -125,6 +132,7 @@ def _download_html_archive(ctx: Ctx) -> Run:
 
 @case("download_unreachable", "download", 12, user_error("127.0.0.1:9"))
 def _download_unreachable(ctx: Ctx) -> Run:
-    """pretrained: a URL nothing answers (port 9 on localhost): one line naming the URL, what to do."""
+    """pretrained: a URL nothing answers (port 9 on localhost): one line naming the URL, what to
+    do."""
     return Run(train_argv(ctx.path("run"), ctx.shared.data()["root"], "--iters", "1",
                           opts=("model.backbone.pretrained=http://127.0.0.1:9/w/model.pdparams",)))

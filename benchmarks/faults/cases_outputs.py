@@ -30,14 +30,17 @@ def _same_name_list(ctx: Ctx) -> str:
         shutil.copy(src, ctx.path(sub, "img.png"))
     return ctx.write("lists/images.txt", "../A/img.png\n../B/img.png\n")
 
+
 TWO_OUTPUTS = Expect(exit=(0,), post=(count_files("{out}", 2),))
 case("predict_same_stem_in_folder", "output", 4, TWO_OUTPUTS,
-     "tools/predict.py on frame.png + frame.jpg: two predictions.")(lambda ctx: predict_run(ctx, _same_stem_folder(ctx)))
+     "tools/predict.py on frame.png + frame.jpg: two predictions.")(
+    lambda ctx: predict_run(ctx, _same_stem_folder(ctx)))
 case("predict_same_name_in_list", "output", 4, TWO_OUTPUTS,
      "tools/predict.py on a list with ../A/img.png and ../B/img.png: two predictions.")(
     lambda ctx: predict_run(ctx, _same_name_list(ctx)))
 case("infer_same_stem_in_folder", "output", 4, TWO_OUTPUTS,
-     "tools/infer.py on frame.png + frame.jpg: two predictions.")(lambda ctx: infer_run(ctx, _same_stem_folder(ctx)))
+     "tools/infer.py on frame.png + frame.jpg: two predictions.")(
+    lambda ctx: infer_run(ctx, _same_stem_folder(ctx)))
 case("infer_same_name_in_list", "output", 4, TWO_OUTPUTS,
      "tools/infer.py on a list with ../A/img.png and ../B/img.png: two predictions.")(
     lambda ctx: infer_run(ctx, _same_name_list(ctx)))
@@ -51,7 +54,9 @@ def _log_not_interleaved(ctx: Ctx) -> Optional[str]:
         return None
     iters = [json.loads(line).get("iter") for line in open(path) if line.strip()]
     iters = [i for i in iters if i is not None]
-    return None if iters == sorted(iters) else f"train_log.jsonl interleaves two runs: iterations {iters[:12]}"
+    if iters == sorted(iters):
+        return None
+    return f"train_log.jsonl interleaves two runs: iterations {iters[:12]}"
 
 
 @case("lock_second_run_refused", "concurrency", 5,

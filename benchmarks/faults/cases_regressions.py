@@ -21,7 +21,8 @@ def _cycle(ctx: Ctx) -> Run:
     """a.yml -> b.yml -> a.yml through _base_: one line naming the files."""
     ctx.write("a.yml", "_base_: b.yml\nbatch_size: 2\n")
     ctx.write("b.yml", "_base_: a.yml\niters: 2\n")
-    return Run(["train.py", "--config", ctx.path("a.yml"), "--save_dir", ctx.path("run"), "--num_threads", "1"])
+    return Run(["train.py", "--config", ctx.path("a.yml"), "--save_dir", ctx.path("run"),
+                "--num_threads", "1"])
 
 
 @case("config_missing_file", "config", 0, usage("nowhere.yml"))
@@ -40,7 +41,8 @@ def _missing_root(ctx: Ctx) -> Run:
 def _unsafe_cfg(ctx: Ctx) -> Run:
     """A python/object tag in a config: refused in one line, nothing executed."""
     ctx.vars["marker"] = ctx.path("MARKER")
-    cfg = ctx.derived_config(f"evil: !!python/object/apply:os.system ['touch {ctx.vars['marker']}']\n")
+    cfg = ctx.derived_config(
+        f"evil: !!python/object/apply:os.system ['touch {ctx.vars['marker']}']\n")
     return Run(train_argv(ctx.path("run"), ctx.shared.data()["root"], "--iters", "1", config=cfg))
 
 
@@ -54,7 +56,8 @@ def _yaml_syntax(ctx: Ctx) -> Run:
 @case("cli_opts_without_equals", "cli", 0, usage("model.num_codes"))
 def _opts_syntax(ctx: Ctx) -> Run:
     """--opts model.num_codes 16 (no '='): one line showing the expected KEY=VALUE."""
-    return Run(train_argv(ctx.path("run"), ctx.shared.data()["root"], opts=("model.num_codes", "16")))
+    return Run(train_argv(ctx.path("run"), ctx.shared.data()["root"],
+                          opts=("model.num_codes", "16")))
 
 
 @case("cli_unknown_model_type", "config", 0, usage("ENCNett", "ENCNet"))

@@ -15,32 +15,36 @@ from .shared import quick_opts, train_argv
 NAN_OPTS = ("lr_scheduler.warmup_iters=0",)
 
 
+def _diverging(ctx: Ctx, learning_rate: str, *flags: str) -> Run:
+    """4 iterations, a checkpoint at each, no warmup, at a learning rate that diverges."""
+    return Run(train_argv(ctx.path("run"), ctx.shared.data()["root"], "--iters", "4",
+                          "--save_interval", "1", "--seed", "0", "--learning_rate", learning_rate,
+                          *flags, opts=NAN_OPTS))
+
+
 @case("nan_weights_never_checkpointed", "checkpoint", 2,
       runtime(NON_FINITE, "iter", timeout=120, post=(all_finite(), no_temp_dirs())))
 def _nan_weights(ctx: Ctx) -> Run:
-    """--learning_rate 1e6: the weights go non-finite while the loss stays finite; nothing non-finite
-    may be saved (model or optimizer), and the run stops with exit 1 and the NaN message."""
-    data = ctx.shared.data()["root"]
-    return Run(train_argv(ctx.path("run"), data, "--iters", "4", "--save_interval", "1", "--seed", "0",
-                          "--learning_rate", "1e6", opts=NAN_OPTS))
+    """--learning_rate 1e6: the weights go non-finite while the loss stays finite; nothing
+    non-finite may be saved (model or optimizer), and the run stops with exit 1 and the NaN
+    message."""
+    return _diverging(ctx, "1e6")
 
 
 @case("nan_pruning_keeps_last_good", "checkpoint", 2,
       runtime(NON_FINITE, timeout=120, post=(all_finite(), has_checkpoint())))
 def _nan_prune(ctx: Ctx) -> Run:
-    """Same divergence with --keep_checkpoint_max 1: the newest good checkpoint must survive pruning."""
-    data = ctx.shared.data()["root"]
-    return Run(train_argv(ctx.path("run"), data, "--iters", "4", "--save_interval", "1", "--seed", "0",
-                          "--learning_rate", "1e6", "--keep_checkpoint_max", "1", opts=NAN_OPTS))
+    """Same divergence with --keep_checkpoint_max 1: the newest good checkpoint must survive
+    pruning."""
+    return _diverging(ctx, "1e6", "--keep_checkpoint_max", "1")
 
 
 @case("nan_loss_stops_in_one_line", "checkpoint", 2,
       runtime(NON_FINITE, "iter", timeout=120, post=(all_finite(),)))
 def _nan_loss(ctx: Ctx) -> Run:
-    """--learning_rate 1e30: the loss itself turns NaN; the NaN guard's message is one line, exit 1."""
-    data = ctx.shared.data()["root"]
-    return Run(train_argv(ctx.path("run"), data, "--iters", "4", "--save_interval", "1", "--seed", "0",
-                          "--learning_rate", "1e30", opts=NAN_OPTS))
+    """--learning_rate 1e30: the loss itself turns NaN; the NaN guard's message is one line,
+    exit 1."""
+    return _diverging(ctx, "1e30")
 
 
 # ----- 3. loading a trained model is strict; pretrained: stays lenient
@@ -53,12 +57,14 @@ case("val_icnet_weights_on_encnet", "checkpoint", 3,
      "val.py --model_path with ICNet weights on the ENCNet config: an error with counts and names, "
      "no metrics.json.")(lambda ctx: val_run(ctx, ctx.shared.foreign_weights()["icnet"]))
 case("val_checkpoint_other_num_classes", "checkpoint", 3,
-     Expect(exit=(1,), mentions=("{weights}",), patterns=(r"\b5\b", r"\b19\b"), post=(absent("{metrics}"),)),
+     Expect(exit=(1,), mentions=("{weights}",), patterns=(r"\b5\b", r"\b19\b"),
+            post=(absent("{metrics}"),)),
      "val.py with a 5-class checkpoint on the 19-class config: the error gives both class counts.")(
     lambda ctx: val_run(ctx, ctx.shared.foreign_weights()["encnet5"]))
 
 
-@case("val_truncated_weights", "checkpoint", 3, runtime("model.pdparams", post=(absent("{metrics}"),)))
+@case("val_truncated_weights", "checkpoint", 3,
+      runtime("model.pdparams", post=(absent("{metrics}"),)))
 def _val_truncated(ctx: Ctx) -> Run:
     """val.py --model_path of a truncated model.pdparams: an error naming the file."""
     weights = ctx.path("w", "model.pdparams")
@@ -80,8 +86,9 @@ def _predict_foreign(ctx: Ctx) -> Run:
     """tools/predict.py with ICNet weights on the ENCNet config: an error, nothing written."""
     ctx.vars["out"] = ctx.path("pred")
     img = ctx.train_pair(0, "val", root=ctx.shared.data()["root"])[0]
-    return Run(["tools/predict.py", "--config", QUICKSTART, "--model_path", ctx.shared.foreign_weights()["icnet"],
-                "--image_path", img, "--save_dir", ctx.path("pred"), "--num_threads", "1",
+    return Run(["tools/predict.py", "--config", QUICKSTART,
+                "--model_path", ctx.shared.foreign_weights()["icnet"], "--image_path", img,
+                "--save_dir", ctx.path("pred"), "--num_threads", "1",
                 *quick_opts(ctx.shared.data()["root"])])
 
 
@@ -91,12 +98,16 @@ def _predict_foreign(ctx: Ctx) -> Run:
 def _export_foreign(ctx: Ctx) -> Run:
     """export.py with a 5-class checkpoint on the 19-class config: an error, no deploy.yaml."""
     ctx.vars["out"] = ctx.path("export")
-    return Run(["export.py", "--config", QUICKSTART, "--model_path", ctx.shared.foreign_weights()["encnet5"],
-                "--save_dir", ctx.path("export"), "--num_threads", "1", *quick_opts(ctx.shared.data()["root"])])
+    return Run(["export.py", "--config", QUICKSTART,
+                "--model_path", ctx.shared.foreign_weights()["encnet5"],
+                "--save_dir", ctx.path("export"), "--num_threads", "1",
+                *quick_opts(ctx.shared.data()["root"])])
 
 
-@case("pretrained_other_head_is_lenient", "checkpoint", 3, Expect(exit=(0,), mentions=("Loaded",)))
+@case("pretrained_other_head_is_lenient", "checkpoint", 3,
+      Expect(exit=(0,), mentions=("Loaded",)))
 def _pretrained_lenient(ctx: Ctx) -> Run:
-    """model.pretrained = a 5-class model (fine-tuning with another head) still loads what fits and trains."""
+    """model.pretrained = a 5-class model (fine-tuning with another head) still loads what fits
+    and trains."""
     return Run(train_argv(ctx.path("run"), ctx.shared.data()["root"], "--iters", "1",
                           opts=(f"model.pretrained={ctx.shared.foreign_weights()['encnet5']}",)))

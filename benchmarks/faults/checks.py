@@ -19,8 +19,10 @@ def truncate(path: str, keep: float = 0.4) -> None:
         f.write(data[: max(1, int(len(data) * keep))])
 
 
-def rewrite_image(path: str, transform: Callable, out_path: Optional[str] = None, ext: Optional[str] = None) -> str:
-    """Re-encode an image (label) after ``transform(array)``, optionally to another format or name."""
+def rewrite_image(path: str, transform: Callable, out_path: Optional[str] = None,
+                  ext: Optional[str] = None) -> str:
+    """Re-encode an image (label) after ``transform(array)``, optionally to another format or
+    name."""
     import cv2
     import numpy as np
     arr = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -104,8 +106,10 @@ def absent(template: str) -> Callable[[Ctx], Optional[str]]:
 def count_files(template: str, n: int) -> Callable[[Ctx], Optional[str]]:
     def check(ctx: Ctx) -> Optional[str]:
         d = template.format(**ctx.vars)
-        found = [os.path.join(r, f) for r, _, fs in os.walk(d) for f in fs] if os.path.isdir(d) else []
-        return None if len(found) == n else f"{len(found)} file(s) in {os.path.relpath(d, ctx.tmp)}, expected {n}"
+        found = [os.path.join(r, f) for r, _, fs in os.walk(d) for f in fs]  # none if no folder
+        if len(found) == n:
+            return None
+        return f"{len(found)} file(s) in {os.path.relpath(d, ctx.tmp)}, expected {n}"
     return check
 
 
@@ -113,7 +117,9 @@ def unchanged(var: str) -> Callable[[Ctx], Optional[str]]:
     """The directory named by ctx.vars[var] still holds what ctx.vars[var + '_digest'] recorded."""
     def check(ctx: Ctx) -> Optional[str]:
         d = ctx.vars[var]
-        return None if digest(d) == ctx.vars[var + "_digest"] else f"{os.path.relpath(d, ctx.tmp)} changed or vanished"
+        if digest(d) == ctx.vars[var + "_digest"]:
+            return None
+        return f"{os.path.relpath(d, ctx.tmp)} changed or vanished"
     return check
 
 
@@ -130,7 +136,9 @@ def digest(d: str) -> str:
 
 
 def no_train_line(ctx: Ctx) -> Optional[str]:
-    return "training started before the check failed" if ctx.proc and re.search(TRAIN_LINE, ctx.proc.stdout) else None
+    if ctx.proc and re.search(TRAIN_LINE, ctx.proc.stdout):
+        return "training started before the check failed"
+    return None
 
 
 def resumed(ctx: Ctx) -> Optional[str]:

@@ -3,16 +3,16 @@ promises of docs/reliability.md (issue 12).
 
     python benchmarks/fault_catalogue.py                      # every case, one at a time
     python benchmarks/fault_catalogue.py --jobs 2             # two cases at once (2 cores)
-    python benchmarks/fault_catalogue.py --only lock --keep   # cases whose name or kind contains 'lock'
+    python benchmarks/fault_catalogue.py --only lock --keep   # name or kind contains 'lock'
     python benchmarks/fault_catalogue.py --list               # names, kinds and issue items only
     python benchmarks/fault_catalogue.py --out out.json       # also write every outcome as JSON
 
 Each case creates its inputs in a fresh temporary directory (tiny generated Cityscapes-layout data,
 64x32 images, 4 train / 2 val; the quickstart ENCNet-ResNet18_vd config with 32x32 crops, batch 2,
 a few iterations, ``--num_threads 1``), runs one of train.py, val.py, export.py, tools/predict.py,
-tools/infer.py or tools/export_onnx.py in a subprocess (its own process group), optionally acts while
-it runs (a signal after the first training log line, a second run on the same save_dir), and checks
-the case's declared expectations:
+tools/infer.py or tools/export_onnx.py in a subprocess (its own process group), optionally acts
+while it runs (a signal after the first training log line, a second run on the same save_dir), and
+checks the case's declared expectations:
 
 * the exit status (2 usage/config error, 1 runtime failure, 130/143 after SIGINT/SIGTERM, 0 for
   inputs that must work);
@@ -30,8 +30,8 @@ A case is "handled clearly" when all of its expectations hold. One line is print
 Disk full cannot be produced for a real subprocess here without root tricks, so those cases run
 the script as ``__main__`` (``runpy``; its own ``run_cli`` entry point) in a subprocess whose
 ``open()`` (and ``cv2.imwrite`` for image outputs) fail with ``OSError(ENOSPC)`` for paths
-containing a given string (see ``ENOSPC_RUNNER``). Bad downloads use ``file://`` URLs, which
-paddleseg/utils/download.py fetches through the same path as http(s).
+containing a given string (see ``ENOSPC_RUNNER`` in actions.py). Bad downloads use ``file://``
+URLs, which paddleseg/utils/download.py fetches through the same path as http(s).
 """
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthe
 ICNET_CONFIG = os.path.join(REPO, "configs", "icnet", "icnet_resnet18_vd_synthetic_quickstart.yml")
 PY = sys.executable
 TRAIN_LINE = r"\[TRAIN\]"             # the trainer's per-iteration log line
-# run_cli's one-line error; tqdm's progress bars end in '\r', not a newline, so the line may follow one.
+# run_cli's one-line error; tqdm's progress bars end in '\r', not a newline, so the line may follow
+# one.
 ERROR_LINE = re.compile(r"(?:^|\r)\S+: error: ", re.M)
 TEMP_CHECKPOINT = re.compile(r"^\..+\.(tmp|old)-\d+$")  # checkpoint.py's temporary directories
 DEFAULT_FORBIDS = ("Traceback", "<array>")
@@ -32,19 +33,25 @@ Mention = Union[str, Tuple[str, ...]]  # a string that must appear, or a tuple: 
 class Expect:
     """What "handled clearly" means for one case."""
 
-    exit: Tuple[int, ...]                      # accepted exit statuses
-    mentions: Tuple[Mention, ...] = ()         # must appear in stdout+stderr (case-insensitive; {var} filled in)
-    patterns: Tuple[str, ...] = ()             # regexes that must match stdout+stderr ({var} filled in, escaped)
-    forbids: Tuple[str, ...] = DEFAULT_FORBIDS  # must not appear (case-sensitive)
-    timeout: float = 90.0                      # seconds; longer is a hang
-    post: Tuple[Callable[["Ctx"], Optional[str]], ...] = ()  # checks on disk; return a failure reason
+    # accepted exit statuses
+    exit: Tuple[int, ...]
+    # must appear in stdout+stderr (case-insensitive; {var} filled in)
+    mentions: Tuple[Mention, ...] = ()
+    # regexes that must match stdout+stderr ({var} filled in, escaped)
+    patterns: Tuple[str, ...] = ()
+    # must not appear (case-sensitive)
+    forbids: Tuple[str, ...] = DEFAULT_FORBIDS
+    # seconds; longer is a hang
+    timeout: float = 90.0
+    # checks on disk; each returns a failure reason or None
+    post: Tuple[Callable[["Ctx"], Optional[str]], ...] = ()
 
 
 @dataclass
 class Run:
     """The command whose outcome is judged; ``during`` acts on it while it runs."""
 
-    argv: List[str]                            # script (relative to the repo) and its arguments, or ['-c', code]
+    argv: List[str]  # script (relative to the repo) and its arguments, or ['-c', code]
     env: Dict[str, str] = field(default_factory=dict)
     during: Optional[Callable[["Ctx", Proc], None]] = None
 
@@ -53,8 +60,9 @@ class Run:
 class Case:
     name: str
     kind: str
-    item: int                                  # issue 12's numbered failure; 0 = its closing rule (one line,
-                                               # exit 2 / 1, no traceback) and what was handled before
+    # issue 12's numbered failure; 0 = its closing rule (one line, exit 2 / 1, no traceback) and
+    # what was handled before
+    item: int
     setup: Callable[["Ctx"], Run]
     expect: Expect
     doc: str = ""
@@ -78,7 +86,8 @@ class Ctx:
         shutil.copytree(self.shared.data()["root"], dst)
         return dst
 
-    def train_pair(self, i: int, split: str = "train", root: Optional[str] = None) -> Tuple[str, str]:
+    def train_pair(self, i: int, split: str = "train",
+                   root: Optional[str] = None) -> Tuple[str, str]:
         img, lab = self.shared.data()[split][i]
         root = root or self.path("data")
         return os.path.join(root, img), os.path.join(root, lab)
@@ -88,7 +97,8 @@ class Ctx:
         save = self.path("run")
         os.makedirs(save)
         for i in iters:
-            shutil.copytree(os.path.join(self.shared.trained(), f"iter_{i}"), os.path.join(save, f"iter_{i}"))
+            shutil.copytree(os.path.join(self.shared.trained(), f"iter_{i}"),
+                            os.path.join(save, f"iter_{i}"))
         return save
 
     def write(self, rel: str, text: Union[str, bytes]) -> str:

@@ -49,7 +49,8 @@ def judge(case: Case, ctx: Ctx, proc: Proc, code: Optional[int]) -> List[str]:
     for bad in exp.forbids:
         if bad in output:
             reasons.append(f"output contains {bad!r}")
-    if code not in (0, None) and not proc.hung and set(exp.exit) & {1, 2} and not ERROR_LINE.search(proc.stderr):
+    failed_as_expected = code not in (0, None) and not proc.hung and set(exp.exit) & {1, 2}
+    if failed_as_expected and not ERROR_LINE.search(proc.stderr):
         reasons.append("no '<script>: error: ...' line")
     low = output.lower()
     for mention in exp.mentions:
@@ -85,7 +86,8 @@ def run_case(case: Case, shared: Shared, work: str, keep: bool) -> Outcome:
         try:
             run = case.setup(ctx)
         except SetupError as e:
-            return Outcome(case.name, case.kind, case.item, False, None, 0.0, [f"setup: {e}"], "", tmp)
+            return Outcome(case.name, case.kind, case.item, False, None, 0.0, [f"setup: {e}"], "",
+                           tmp)
         env = dict(ctx.env, **run.env)
         ctx.env = env
         proc = Proc([PY, *run.argv], REPO, env)
@@ -101,7 +103,8 @@ def run_case(case: Case, shared: Shared, work: str, keep: bool) -> Outcome:
         reasons = judge(case, ctx, proc, code)
         lines = [l.strip() for l in proc.stderr.splitlines() if l.strip()]
         last = lines[-1][:200] if lines else ""
-        return Outcome(case.name, case.kind, case.item, not reasons, code, seconds, reasons, last, tmp)
+        return Outcome(case.name, case.kind, case.item, not reasons, code, seconds, reasons, last,
+                       tmp)
     except Exception as e:  # noqa: BLE001 - a catalogue bug must not hide the other cases
         return Outcome(case.name, case.kind, case.item, False, code, seconds,
                        [f"catalogue error: {type(e).__name__}: {e}"], last, tmp)
@@ -116,5 +119,6 @@ def format_line(o: Outcome) -> str:
     code = "-" if o.exit is None else str(o.exit)
     line = f"{status}  {o.kind:<11} {o.name:<38} (exit {code}, {o.seconds:.1f}s)"
     if not o.passed:
-        line += "  [" + "; ".join(o.reasons) + (f" | stderr: {o.last_stderr}" if o.last_stderr else "") + "]"
+        stderr = f" | stderr: {o.last_stderr}" if o.last_stderr else ""
+        line += "  [" + "; ".join(o.reasons) + stderr + "]"
     return line

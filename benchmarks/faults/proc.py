@@ -24,7 +24,8 @@ class Proc:
         self.err: List[str] = []
         self._cond = threading.Condition()
         self._readers = [threading.Thread(target=self._read, args=(s, buf), daemon=True)
-                         for s, buf in ((self.popen.stdout, self.out), (self.popen.stderr, self.err))]
+                         for s, buf in ((self.popen.stdout, self.out),
+                                        (self.popen.stderr, self.err))]
         for r in self._readers:
             r.start()
         self.hung = False
@@ -92,7 +93,8 @@ class Proc:
 def base_env(home: str) -> Dict[str, str]:
     env = dict(os.environ)
     env.pop("PADDLESEG_DEBUG", None)
-    env.update(PADDLESEG_HOME=home, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", PYTHONIOENCODING="utf-8")
+    env.update(PADDLESEG_HOME=home, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1",
+               PYTHONIOENCODING="utf-8")
     return env
 
 

@@ -21,8 +21,9 @@ def train_argv(save_dir: str, data: str, *flags: str, opts: Sequence[str] = (),
                config: str = QUICKSTART) -> List[str]:
     """train.py on tiny data: batch 2, 2 iterations, one CPU thread, a log line per iteration;
     ``flags`` come later and win (argparse keeps the last value)."""
-    return ["train.py", "--config", config, "--save_dir", save_dir, "--num_threads", "1", "--log_iters", "1",
-            "--batch_size", "2", "--iters", "2", *flags, *quick_opts(data, *opts)]
+    return ["train.py", "--config", config, "--save_dir", save_dir, "--num_threads", "1",
+            "--log_iters", "1", "--batch_size", "2", "--iters", "2", *flags,
+            *quick_opts(data, *opts)]
 
 
 class Shared:
@@ -44,8 +45,8 @@ class Shared:
             return self._values[key]
 
     def run(self, argv: Sequence[str], what: str, timeout: float = 300) -> None:
-        check_run(subprocess.run([PY, *argv], cwd=REPO, env=self.env, capture_output=True, text=True,
-                              timeout=timeout), what)
+        check_run(subprocess.run([PY, *argv], cwd=REPO, env=self.env, capture_output=True,
+                                 text=True, timeout=timeout), what)
 
     def data(self) -> Dict[str, object]:
         """Tiny dataset: ``{'root', 'train': [(img_rel, label_rel)], 'val': [...]}``."""
@@ -54,18 +55,20 @@ class Shared:
             # A subprocess keeps Paddle (imported by paddleseg) out of the catalogue's own process.
             self.run(["-c", "import json, sys; from paddleseg.datasets.synthetic import generate; "
                             "r = generate(sys.argv[1], 4, 2, (64, 32), 0); "
-                            "json.dump({'train': r['train'], 'val': r['val']}, open(sys.argv[2], 'w'))",
+                            "json.dump({'train': r['train'], 'val': r['val']}, "
+                            "open(sys.argv[2], 'w'))",
                       root, os.path.join(self.root, "data.json")], "generating the data")
             info = json.load(open(os.path.join(self.root, "data.json")))
-            return {"root": root, "train": [tuple(p) for p in info["train"]], "val": [tuple(p) for p in info["val"]]}
+            return {"root": root, "train": [tuple(p) for p in info["train"]],
+                    "val": [tuple(p) for p in info["val"]]}
         return self._once("data", build)
 
     def trained(self) -> str:
         """save_dir of a 2-iteration run with iter_1/ and iter_2/ (seed 0)."""
         def build() -> str:
             save = os.path.join(self.root, "trained")
-            self.run(train_argv(save, self.data()["root"], "--iters", "2", "--save_interval", "1", "--seed", "0"),
-                     "training the shared model")
+            self.run(train_argv(save, self.data()["root"], "--iters", "2", "--save_interval", "1",
+                                "--seed", "0"), "training the shared model")
             return save
         return self._once("trained", build)
 
@@ -76,13 +79,15 @@ class Shared:
         """export.py's folder for the shared model."""
         def build() -> str:
             out = os.path.join(self.root, "export")
-            self.run(["export.py", "--config", QUICKSTART, "--model_path", self.model(), "--save_dir", out,
-                      "--num_threads", "1", *quick_opts(self.data()["root"])], "exporting the shared model")
+            self.run(["export.py", "--config", QUICKSTART, "--model_path", self.model(),
+                      "--save_dir", out, "--num_threads", "1", *quick_opts(self.data()["root"])],
+                     "exporting the shared model")
             return out
         return self._once("exported", build)
 
     def foreign_weights(self) -> Dict[str, str]:
-        """State dicts that do not fit the quickstart ENCNet: an ICNet, and an ENCNet with 5 classes."""
+        """State dicts that do not fit the quickstart ENCNet: an ICNet, and an ENCNet with 5
+        classes."""
         def build() -> Dict[str, str]:
             out = {"icnet": os.path.join(self.root, "foreign", "icnet", "model.pdparams"),
                    "encnet5": os.path.join(self.root, "foreign", "encnet5", "model.pdparams")}
@@ -95,10 +100,13 @@ class Shared:
                     "def save(model, path):\n"
                     "    os.makedirs(os.path.dirname(path), exist_ok=True)\n"
                     "    paddle.save(model.state_dict(), path)\n"
-                    f"roots = ['train_dataset.dataset_root={data}', 'val_dataset.dataset_root={data}']\n"
-                    f"save(SegBuilder(Config({ICNET_CONFIG!r}, opts=roots)).model, {out['icnet']!r})\n"
-                    "save(ENCNet(5, ResNet18_vd(output_stride=16), backbone_indices=[1, 2, 3], num_codes=16, "
-                    f"mid_channels=64, use_se_loss=True, add_lateral=True), {out['encnet5']!r})\n")
+                    f"roots = ['train_dataset.dataset_root={data}', "
+                    f"'val_dataset.dataset_root={data}']\n"
+                    f"save(SegBuilder(Config({ICNET_CONFIG!r}, opts=roots)).model, "
+                    f"{out['icnet']!r})\n"
+                    "save(ENCNet(5, ResNet18_vd(output_stride=16), backbone_indices=[1, 2, 3], "
+                    "num_codes=16, mid_channels=64, use_se_loss=True, add_lateral=True), "
+                    f"{out['encnet5']!r})\n")
             self.run(["-c", code], "writing foreign weights")
             return out
         return self._once("foreign", build)
