@@ -32,18 +32,13 @@ def _same_name_list(ctx: Ctx) -> str:
 
 
 TWO_OUTPUTS = Expect(exit=(0,), post=(count_files("{out}", 2),))
-case("predict_same_stem_in_folder", "output", 4, TWO_OUTPUTS,
-     "tools/predict.py on frame.png + frame.jpg: two predictions.")(
-    lambda ctx: predict_run(ctx, _same_stem_folder(ctx)))
-case("predict_same_name_in_list", "output", 4, TWO_OUTPUTS,
-     "tools/predict.py on a list with ../A/img.png and ../B/img.png: two predictions.")(
-    lambda ctx: predict_run(ctx, _same_name_list(ctx)))
-case("infer_same_stem_in_folder", "output", 4, TWO_OUTPUTS,
-     "tools/infer.py on frame.png + frame.jpg: two predictions.")(
-    lambda ctx: infer_run(ctx, _same_stem_folder(ctx)))
-case("infer_same_name_in_list", "output", 4, TWO_OUTPUTS,
-     "tools/infer.py on a list with ../A/img.png and ../B/img.png: two predictions.")(
-    lambda ctx: infer_run(ctx, _same_name_list(ctx)))
+TWO_INPUTS = (("same_stem_in_folder", "frame.png + frame.jpg", _same_stem_folder),
+              ("same_name_in_list", "a list with ../A/img.png and ../B/img.png", _same_name_list))
+for _tool, _run in (("predict", predict_run), ("infer", infer_run)):
+    for _name, _what, _inputs in TWO_INPUTS:
+        case(f"{_tool}_{_name}", "output", 4, TWO_OUTPUTS,
+             f"tools/{_tool}.py on {_what}: two predictions.")(
+            lambda ctx, run=_run, inputs=_inputs: run(ctx, inputs(ctx)))
 
 
 # ----- 5. one run per save_dir
