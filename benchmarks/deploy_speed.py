@@ -1,7 +1,7 @@
 """Exported model (Paddle Inference) against dygraph eval of the same model, in one run.
 
     python benchmarks/deploy_speed.py                                   # ENCNet-R101, ICNet-R50, ICNet-R18
-    python benchmarks/deploy_speed.py --input_shape 1 3 512 1024 --repeats 3 --out docs/deploy_speed_cpu.json
+    python benchmarks/deploy_speed.py --input_shape 1 3 512 1024 --repeats 3 --out benchmarks/results/deploy_speed_cpu.json
 
 Each model is built from its config (pretrained weights off: they do not change the speed),
 exported with export.py's code (output op argmax), and timed both ways on the same input after

@@ -1,6 +1,30 @@
 #!/bin/bash
 # Helpers for the TIPC scripts: parse "key:value" lines of train_infer_python.txt and log results.
 
+# Where the scripts write: outputs and logs, and the prepared data (relative to the working
+# directory unless absolute). The txt files and the chain configs name the default data folder
+# (test_tipc/data); with another TIPC_DATA_DIR the scripts rewrite those paths (func_data_path,
+# func_data_opts).
+TIPC_OUTPUT_DIR=${TIPC_OUTPUT_DIR:-test_tipc/output}
+TIPC_DATA_DIR=${TIPC_DATA_DIR:-test_tipc/data}
+TIPC_DEFAULT_DATA_DIR=test_tipc/data
+
+# A path under the default data folder, moved under TIPC_DATA_DIR.
+func_data_path() {
+    local path=$1
+    if [[ "${path}" == "${TIPC_DEFAULT_DATA_DIR}/"* || "${path}" == "./${TIPC_DEFAULT_DATA_DIR}/"* ]]; then
+        path=${TIPC_DATA_DIR}/${path#*${TIPC_DEFAULT_DATA_DIR}/}
+    fi
+    echo "${path}"
+}
+
+# "--opts" pointing the configs' datasets at TIPC_DATA_DIR (nothing with the default folder).
+func_data_opts() {
+    if [[ "${TIPC_DATA_DIR}" == "${TIPC_DEFAULT_DATA_DIR}" ]]; then echo ""; return; fi
+    local root=${TIPC_DATA_DIR}/cityscapes
+    echo "--opts train_dataset.dataset_root=${root} val_dataset.dataset_root=${root}"
+}
+
 # "key:value" -> key / value (only the first ':' splits, so values may hold ':').
 func_parser_key() { echo "${1%%:*}"; }
 func_parser_value() { echo "${1#*:}"; }
@@ -34,8 +58,8 @@ func_run_and_log() {
     else
         line=" Run failed with command - ${cmd}! (exit ${status}, log: ${step_log})"
     fi
-    echo "${line}" >> "${log_file}"          # plain text in the log, colour on the console
-    echo -e "\033[33m${line}\033[0m"
+    echo "${line}" >> "${log_file}"          # plain text in the log
+    if [[ -t 1 ]]; then echo -e "\033[33m${line}\033[0m"; else echo "${line}"; fi  # colour: terminal only
     return ${status}
 }
 
@@ -69,7 +93,7 @@ func_whole_infer_model() {
         echo "Give one with TIPC_MODEL_PATH=PATH (or the infer_model line, line 37, of ${txt}): a model.pdparams"
         echo "checkpoint, a folder holding one (e.g. .../best_model), or an exported folder holding deploy.yaml."
         echo "To make one offline: bash test_tipc/test_train_inference_python.sh ${txt} lite_train_lite_infer, then"
-        echo "TIPC_MODEL_PATH=test_tipc/output/${model_name}/norm_gpus_-1_precision_fp32/best_model/model.pdparams"
+        echo "TIPC_MODEL_PATH=${TIPC_OUTPUT_DIR}/${model_name}/norm_train_gpus_-1_autocast_fp32/best_model/model.pdparams"
     } >&2
     return 1
 }

@@ -6,6 +6,7 @@
 # (holding leftImg8bit/ and gtFine/ with *_labelTrainIds.png, see tools/convert_cityscapes.py).
 # whole_infer (no training) needs a model (TIPC_MODEL_PATH or the txt's infer_model line, checked
 # here) and uses CITYSCAPES_ROOT when set, else the generated images.
+# The data goes to $TIPC_DATA_DIR/cityscapes (default test_tipc/data/cityscapes).
 set -o pipefail
 FILENAME=$1
 MODE=$2
@@ -16,8 +17,8 @@ fi
 [[ -f "${FILENAME}" ]] || { echo "prepare.sh: ${FILENAME} does not exist"; exit 2; }
 source test_tipc/common_func.sh
 python=$(func_parser_value "$(sed -n 3p "${FILENAME}")")
-DATA=test_tipc/data/cityscapes
-mkdir -p test_tipc/data
+DATA=${TIPC_DATA_DIR}/cityscapes   # TIPC_DATA_DIR: common_func.sh (default test_tipc/data)
+mkdir -p "${TIPC_DATA_DIR}"
 # The small generated dataset (16 train + 4 val 256x128 images, fixed seed).
 generate_data() {
     rm -rf "${DATA}"

@@ -6,7 +6,8 @@
 # in $TIPC_MODEL_PATH, else the txt's infer_model line, else its --model_path line:
 #   TIPC_MODEL_PATH=path/to/model.pdparams bash test_tipc/test_train_inference_python.sh TXT whole_infer
 # Every command and its status ("Run successfully" / "Run failed") go to
-# test_tipc/output/<model>/results_python.log; the script exits non-zero when any step failed.
+# $TIPC_OUTPUT_DIR/<model>/results_python.log (default test_tipc/output); the script exits non-zero
+# when any step failed. TIPC_DATA_DIR (default test_tipc/data) is where prepare.sh put the data.
 source test_tipc/common_func.sh
 
 FILENAME=$1
@@ -21,6 +22,9 @@ IFS=$'\n' read -d '' -r -a lines < "${FILENAME}"
 model_name=$(func_parser_value "${lines[1]}")
 python=$(func_parser_value "${lines[2]}")
 gpu_list=$(func_parser_value "${lines[3]}")
+# lines[4]: the device flag, one value per gpu_list entry (--device:cpu|gpu|gpu), as in PaddleSeg
+device_key=$(func_parser_key "${lines[4]}")
+IFS='|' read -ra device_values <<< "$(func_parser_value "${lines[4]}")"
 precision_key=$(func_parser_key "${lines[5]}")
 precision_list=$(func_parser_value "${lines[5]}")
 iters_key=$(func_parser_key "${lines[6]}")
@@ -29,7 +33,15 @@ save_dir_key=$(func_parser_key "${lines[7]}")
 batch_key=$(func_parser_key "${lines[8]}")
 batch_value=$(func_value_for_mode "$(func_parser_value "${lines[8]}")" "${MODE}")
 train_model_name=$(func_parser_value "${lines[10]}")
-norm_train=$(func_parser_value "${lines[15]}")
+# lines[14] names the trainer (trainer:norm_train); its command is the line of that key (15-20)
+trainer=$(func_parser_value "${lines[14]}")
+train_cmd=null
+for i in 15 16 17 18 19 20; do
+    [[ "$(func_parser_key "${lines[i]}")" == "${trainer}" ]] && train_cmd=$(func_parser_value "${lines[i]}")
+done
+if [[ "${train_cmd}" == "null" || -z "${train_cmd}" ]]; then
+    echo "${FILENAME}: line 15 names trainer '${trainer}', but no line 16-21 gives its command"; exit 2
+fi
 # ---- eval_params
 eval_cmd=$(func_parser_value "${lines[23]}")
 # ---- export_params
@@ -45,7 +57,7 @@ infer_batch_key=$(func_parser_key "${lines[43]}"); infer_batch_list=$(func_parse
 trt_key=$(func_parser_key "${lines[44]}"); trt_list=$(func_parser_value "${lines[44]}")
 infer_precision_key=$(func_parser_key "${lines[45]}"); infer_precision_list=$(func_parser_value "${lines[45]}")
 infer_config_key=$(func_parser_key "${lines[46]}")
-image_key=$(func_parser_key "${lines[47]}"); image_value=$(func_parser_value "${lines[47]}")
+image_key=$(func_parser_key "${lines[47]}"); image_value=$(func_data_path "$(func_parser_value "${lines[47]}")")
 benchmark_key=$(func_parser_key "${lines[49]}"); benchmark_value=$(func_parser_value "${lines[49]}")
 infer_save_key=$(func_parser_key "${lines[50]}")
 
@@ -55,7 +67,8 @@ case "${MODE}" in
     *) echo "unknown or unsupported mode ${MODE}"; exit 2 ;;
 esac
 
-OUT=test_tipc/output/${model_name}
+OUT=${TIPC_OUTPUT_DIR}/${model_name}
+data_opts=$(func_data_opts)   # --opts moving the configs' dataset_root under TIPC_DATA_DIR, if set
 # whole_infer clears ${OUT}/whole_infer_gpus_*/ (its own outputs), so the model must live elsewhere
 if [[ "${MODE}" == "whole_infer" && "$(realpath -m "${infer_model}")" == "$(realpath -m "${OUT}")/whole_infer_gpus_"* ]]; then
     echo "whole_infer: ${infer_model} lies in a folder this run clears (${OUT}/whole_infer_gpus_*); copy it elsewhere first" >&2
@@ -77,9 +90,15 @@ failed=0
 IFS='|' read -ra gpus <<< "${gpu_list}"
 IFS='|' read -ra precisions <<< "${precision_list}"
 [[ "${MODE}" == "whole_infer" ]] && precisions=("${precisions[0]}")   # the training precision: one pass
-for gpu in "${gpus[@]}"; do
+for gpu_index in "${!gpus[@]}"; do
+    gpu=${gpus[gpu_index]}
+    # the entry's value on lines[4]; empty or null (or an old Global.use_gpu line): derived
+    device=${device_values[gpu_index]}
+    if [[ "${device_key}" != --* || -z "${device}" || "${device}" == "null" ]]; then
+        device=$([[ "${gpu}" == "-1" ]] && echo cpu || echo gpu)
+    fi
     if [[ "${gpu}" == "-1" ]]; then
-        device=cpu; launcher="${python}"
+        launcher="${python}"
     else
         IFS=',' read -ra ids <<< "${gpu}"
         if (( ${#ids[@]} > num_gpus )); then
@@ -88,7 +107,6 @@ for gpu in "${gpus[@]}"; do
         if [[ "${MODE}" == "whole_infer" ]] && (( ${#ids[@]} > 1 )); then
             echo " Skipped gpu_list entry ${gpu}: whole_infer does not train, so multi-GPU entries add nothing" | tee -a "${LOG}"; continue
         fi
-        device=gpu
         if (( ${#ids[@]} > 1 )); then
             launcher="${python} -m paddle.distributed.launch --devices ${gpu} --log_dir ${OUT}/dist_log_${gpu//,/_}"
         else
@@ -100,7 +118,7 @@ for gpu in "${gpus[@]}"; do
             # its own folder, so a model taken from a training run's folder is not cleared below
             run_dir=${OUT}/whole_infer_gpus_${gpu//,/_}
         else
-            run_dir=${OUT}/norm_gpus_${gpu//,/_}_precision_${precision}
+            run_dir=${OUT}/${trainer}_gpus_${gpu}_autocast_${precision}   # PaddleSeg's folder name
         fi
         rm -rf "${run_dir}"; mkdir -p "${run_dir}"
         if [[ "${MODE}" == "whole_infer" ]]; then
@@ -109,7 +127,7 @@ for gpu in "${gpus[@]}"; do
             params="$(func_set_params "${iters_key}" "${iters_value}") $(func_set_params "${batch_key}" "${batch_value}")"
             params="${params} $(func_set_params "${save_dir_key}" "${run_dir}") --device ${device}"
             [[ "${precision}" != "fp32" ]] && params="${params} $(func_set_params "${precision_key}" "${precision}")"
-            func_run_and_log "${launcher} ${norm_train} ${params}" "${LOG}" "${run_dir}/train.log" || failed=1
+            func_run_and_log "${launcher} ${train_cmd} ${params}${data_opts:+ ${data_opts}}" "${LOG}" "${run_dir}/train.log" || failed=1
             model_path=${run_dir}/${train_model_name}
         fi
 
@@ -118,7 +136,7 @@ for gpu in "${gpus[@]}"; do
         elif [[ "${MODE}" == "whole_infer" && ! -d "${data_root}/gtFine/val" ]]; then
             echo " Skipped eval: no labelled dataset in ${data_root} (bash test_tipc/prepare.sh ${FILENAME} whole_infer makes one)" | tee -a "${LOG}"
         else
-            func_run_and_log "${python} ${eval_cmd} --model_path ${model_path} --device ${device}" "${LOG}" \
+            func_run_and_log "${python} ${eval_cmd} --model_path ${model_path} --device ${device}${data_opts:+ ${data_opts}}" "${LOG}" \
                 "${run_dir}/eval.log" || failed=1
         fi
 
@@ -127,7 +145,7 @@ for gpu in "${gpus[@]}"; do
             echo " Skipped export: ${model_path} is already exported" | tee -a "${LOG}"
         else
             export_dir=${run_dir}/export
-            func_run_and_log "${python} ${norm_export} $(func_set_params "${export_model_key}" "${model_path}") $(func_set_params "${export_save_key}" "${export_dir}") --device ${device}" \
+            func_run_and_log "${python} ${norm_export} $(func_set_params "${export_model_key}" "${model_path}") $(func_set_params "${export_save_key}" "${export_dir}") --device ${device}${data_opts:+ ${data_opts}}" \
                 "${LOG}" "${run_dir}/export.log" || failed=1
         fi
 

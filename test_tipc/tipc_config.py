@@ -16,7 +16,8 @@ from typing import Dict, List, Optional
 # (0-based line, key) of the slots our scripts read; the key must match (or be the stated banner).
 LAYOUT = [
     (0, "===========================train_params==========================="),
-    (1, "model_name"), (2, "python"), (3, "gpu_list"), (5, "--precision"), (6, "--iters"), (7, "--save_dir"),
+    (1, "model_name"), (2, "python"), (3, "gpu_list"), (4, "--device"), (5, "--precision"),
+    (6, "--iters"), (7, "--save_dir"),
     (8, "--batch_size"), (9, "--model_path"), (10, "train_model_name"), (11, "train_infer_img_dir"),
     (13, "##"), (14, "trainer"), (15, "norm_train"), (21, "##"),
     (22, "===========================eval_params==========================="), (23, "eval"), (25, "##"),
@@ -47,8 +48,17 @@ class TipcConfig:
                 problems.append(f"line {index + 1}: missing (expected {key!r})")
             elif (raw[index] if key.startswith("=") or key == "##" else self.lines[index][0]) != key:
                 problems.append(f"line {index + 1}: expected {key!r}, found {raw[index]!r}")
+        problems += self._trainer_problems() if not problems else []
         if problems:
             raise ValueError(f"{path} does not follow the TIPC layout:\n  " + "\n  ".join(problems))
+
+    def _trainer_problems(self) -> List[str]:
+        """Line 15 (``trainer:norm_train``) must name the key of a line 16-21 with a command."""
+        trainer = self.value(14)
+        commands = {key: value for key, value in self.lines[15:21]}
+        if commands.get(trainer, "null") == "null":
+            return [f"line 15: trainer {trainer!r} is not the key of a command on lines 16-21"]
+        return []
 
     def value(self, line: int) -> str:
         return self.lines[line][1]
@@ -70,7 +80,8 @@ class TipcConfig:
 
     def summary(self, mode: str) -> Dict[str, object]:
         return {"model_name": self.value(1), "gpu_list": self.alternatives(3), "iters": self.for_mode(6, mode),
-                "batch_size": self.for_mode(8, mode), "train": self.value(15), "eval": self.value(23),
+                "batch_size": self.for_mode(8, mode), "train_devices": self.alternatives(4),
+                "trainer": self.value(14), "train": self.value(15), "eval": self.value(23),
                 "export": self.value(29), "inference": self.value(39), "infer_devices": self.alternatives(40),
                 "enable_mkldnn": self.alternatives(41), "cpu_threads": self.alternatives(42),
                 "infer_batch_size": self.alternatives(43), "infer_model": self.value(36)}

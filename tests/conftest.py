@@ -5,8 +5,9 @@ Session fixtures (read-only for the tests that use them; copy before damaging):
 - ``encnet_checkpoint``: the quickstart ENCNet (ResNet18_vd, 19 classes) after 2 training
   iterations on ``synthetic_cityscapes``: ``<dir>/iter_2/model.pdparams`` stands in for trained weights.
 - ``tipc_checkout``: a folder under tmp that mirrors the repository through symlinks but has its
-  own ``test_tipc/`` (the TIPC scripts write ``test_tipc/output`` and ``test_tipc/data`` relative
-  to the working directory and have no variable for either), so TIPC runs never write into the checkout.
+  own ``test_tipc/`` (by default the TIPC scripts write ``test_tipc/output`` and ``test_tipc/data``
+  relative to the working directory; TIPC_OUTPUT_DIR / TIPC_DATA_DIR move them), so TIPC runs never
+  write into the checkout.
 """
 import os
 import random

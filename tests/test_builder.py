@@ -376,6 +376,6 @@ def test_optimizer_naming_rules_live_in_one_function(cfg, expected):
     ("loss.types.0.losses.1", "losses"), ("optimizer", "optimizers"), ("val_dataset", "datasets"),
     ("train_dataset.transforms.3", "transforms"), ("model.head", None), ("model.backbone.extra", None)])
 def test_unknown_type_suggestions_come_from_the_section_table(key_path, registry):
-    """The registry for a did-you-mean comes from builder.SECTION_REGISTRIES, not a guess."""
+    """The registry for a did-you-mean comes from manager.SECTION_REGISTRIES, not a guess."""
     found = SegBuilder(Config(TRAIN))._expected_registry(key_path)
     assert (found.name if found is not None else None) == registry

@@ -1,4 +1,5 @@
-"""The fault catalogue (benchmarks/fault_catalogue.py) is well formed and runs end to end."""
+"""The fault catalogue (benchmarks/fault_catalogue.py; package benchmarks/faults) is well formed
+and runs end to end."""
 import os
 import re
 import subprocess
@@ -7,7 +8,7 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-from benchmarks import fault_catalogue as fc
+from benchmarks import faults as fc
 
 
 def test_catalogue_has_40_uniquely_named_cases_covering_every_issue_item():

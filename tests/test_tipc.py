@@ -22,10 +22,11 @@ def _txt(model):
 
 
 def _bash(cwd, *args, env_extra=None):
-    """Run a TIPC script in ``cwd`` (the tmp mirror from the ``tipc_checkout`` fixture: the scripts write
-    test_tipc/output and test_tipc/data relative to the working directory, never into the checkout)."""
+    """Run a TIPC script in ``cwd`` (the tmp mirror from the ``tipc_checkout`` fixture: by default the
+    scripts write test_tipc/output and test_tipc/data relative to the working directory, never into
+    the checkout; TIPC_OUTPUT_DIR / TIPC_DATA_DIR from the caller's environment are dropped)."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PADDLE_", "FLAGS_")) and k not in ("TIPC_MODEL_PATH", "CITYSCAPES_ROOT")}
+           if not k.startswith(("PADDLE_", "FLAGS_")) and k not in ("TIPC_MODEL_PATH", "CITYSCAPES_ROOT", "TIPC_OUTPUT_DIR", "TIPC_DATA_DIR")}
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # `python` = this venv's
     env.update(env_extra or {})
     return subprocess.run(["bash", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
@@ -37,6 +38,11 @@ def test_txt_follows_the_positional_layout(model):
     summary = cfg.summary("lite_train_lite_infer")
     assert summary["model_name"] == model and summary["iters"] == "20" and summary["batch_size"] == "2"
     assert cfg.for_mode(6, "whole_train_whole_infer") == "2000"
+    # PaddleSeg's spellings: the device flag on line 5 (one value per gpu_list entry), and
+    # trainer:norm_train on line 15, so the standard runner names its folders norm_train_gpus_*
+    assert cfg.lines[4][0] == "--device" and summary["train_devices"] == ["cpu", "gpu", "gpu"]
+    assert summary["gpu_list"] == ["-1", "0", "0,1"]
+    assert cfg.lines[14] == ("trainer", "norm_train") and cfg.lines[15][0] == "norm_train"
     assert summary["train"].startswith("train.py --config test_tipc/configs/")
     for line in (15, 23, 29):   # the scripts and configs the chain runs exist
         script, _, rest = cfg.value(line).partition(" ")
@@ -51,6 +57,11 @@ def test_layout_errors_name_the_line(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match="line 16: expected 'norm_train'"):
+        parse(str(bad))
+    lines = open(os.path.join(REPO, _txt("encnet"))).read().splitlines()
+    lines[14] = "trainer:norm"   # the spelling before PaddleSeg's: names no command line
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match="line 15: trainer 'norm' is not the key of a command"):
         parse(str(bad))
 
 
@@ -71,6 +82,8 @@ def test_lite_chain_passes(model, lite_data, tipc_checkout):
     # train, eval, export, and 2 x 2 x 2 CPU inference variants, each logged as successful
     assert log.count("Run successfully") == 3 + 8
     assert "Skipped gpu_list entry 0" in log or "--device gpu" in log
+    run_dir = os.path.join(tipc_checkout, "test_tipc", "output", model, "norm_train_gpus_-1_autocast_fp32")
+    assert os.path.isfile(os.path.join(run_dir, "best_model", "model.pdparams"))   # PaddleSeg's name
 
 
 @pytest.mark.e2e
@@ -88,6 +101,43 @@ def test_a_broken_step_is_logged_and_fails_the_script(lite_data, tipc_checkout, 
     assert "Run successfully with command - python train.py" in log
     assert "Run failed with command - python val.py" in log and "no_such_file" in log
     assert "Run failed with command - python export.py" in log
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(600)
+def test_output_and_data_dirs_are_variables(tipc_checkout, tmp_path):
+    """TIPC_OUTPUT_DIR / TIPC_DATA_DIR move everything the scripts write; the log has no colour
+    codes (nor has the console output when it is not a terminal); line 5 gives the device."""
+    lines = open(os.path.join(REPO, _txt("icnet"))).read().splitlines()
+    lines[1] = "model_name:icnet_dirs"
+    lines[3], lines[4] = "gpu_list:-1|0", "--device:cpu|gpu"
+    lines[6] = "--iters:lite_train_lite_infer=2"
+    lines[15] = lines[15].replace("--do_eval ", "")   # no evaluation during training: iter_2 is the model
+    lines[10] = "train_model_name:iter_2/model.pdparams"
+    lines[41], lines[42], lines[43] = "--enable_mkldnn:True", "--cpu_threads:1", "--batch_size:1"
+    txt = tmp_path / "train_infer_python.txt"
+    txt.write_text("\n".join(lines) + "\n")
+    out, data = tmp_path / "out", tmp_path / "data"
+    env = {"TIPC_OUTPUT_DIR": str(out), "TIPC_DATA_DIR": str(data)}
+    default_data = os.path.join(tipc_checkout, "test_tipc", "data")
+    had_default_data = os.path.exists(default_data)
+    prep = _bash(tipc_checkout, "test_tipc/prepare.sh", str(txt), "lite_train_lite_infer", env_extra=env)
+    assert prep.returncode == 0, prep.stdout + prep.stderr
+    assert (data / "cityscapes" / "val_images.txt").is_file()
+    run = _bash(tipc_checkout, "test_tipc/test_train_inference_python.sh", str(txt), "lite_train_lite_infer",
+                env_extra=env)
+    log = (out / "icnet_dirs" / "results_python.log").read_text()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:] + log
+    assert "\x1b[" not in log and "\x1b[" not in run.stdout
+    assert log.count("Run successfully") == 4 and "Run failed" not in log
+    assert "Skipped gpu_list entry 0: this machine has 0 GPU(s)" in log
+    assert f"--save_dir {out}/icnet_dirs/norm_train_gpus_-1_autocast_fp32 --device cpu" in log
+    assert f"dataset_root={data}/cityscapes" in log
+    assert f"--image_path {data}/cityscapes/val_images.txt" in log
+    assert (out / "icnet_dirs" / "norm_train_gpus_-1_autocast_fp32" / "export" / "deploy.yaml").is_file()
+    # nothing written where the defaults point (another test may have prepared the default data)
+    assert not os.path.exists(os.path.join(tipc_checkout, "test_tipc", "output", "icnet_dirs"))
+    assert os.path.exists(default_data) == had_default_data
 
 
 def _whole_infer_txt(tmp_path, model_name, infer_model="null", image_path=None):

@@ -37,18 +37,6 @@ def optimizer_type(opt_cfg: dict) -> str:
     return "Momentum" if name == "SGD" and "momentum" in opt_cfg else name
 
 
-# Which registry a component in each config section comes from (key paths without list indices),
-# so an unknown ``type`` is matched against the right names.
-SECTION_REGISTRIES = {
-    "model": manager.MODELS, "model.backbone": manager.BACKBONES,
-    "loss.types": manager.LOSSES, "loss.types.losses": manager.LOSSES,   # MixedLoss's members
-    "optimizer": manager.OPTIMIZERS,
-    "train_dataset": manager.DATASETS, "val_dataset": manager.DATASETS,
-    "train_dataset.transforms": manager.TRANSFORMS, "val_dataset.transforms": manager.TRANSFORMS,
-    "Deploy.transforms": manager.TRANSFORMS,                             # deploy.yaml
-}
-
-
 def _multi_output_loss_class() -> Callable:
     """``paddleseg.models.losses.MultiOutputLoss``, imported late (models import this package)."""
     from ..models.losses import MultiOutputLoss
@@ -107,9 +95,8 @@ class SegBuilder:
         return f"'{type_name}' is not a registered component{did_you_mean(type_name, names, True)}"
 
     def _expected_registry(self, key_path: str) -> Optional[manager.ComponentManager]:
-        """The registry of the config section ``key_path`` is in (list indices ignored), if known."""
-        section = ".".join(p for p in key_path.split(".") if p and not p.isdigit())
-        registry = SECTION_REGISTRIES.get(section)
+        """The registry of the config section ``key_path`` is in, if this builder uses it."""
+        registry = manager.section_registry(key_path)
         return registry if registry in self.comp_list else None
 
     def build_component(self, cfg: dict, key_path: str = "") -> Any:

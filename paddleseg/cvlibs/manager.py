@@ -11,7 +11,7 @@ and a registry is never seen half-filled whichever module was imported first.
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Dict, List, Sequence, TypeVar, Union
+from typing import Callable, Dict, List, Optional, Sequence, TypeVar, Union
 
 from .errors import close_matches, did_you_mean
 
@@ -107,3 +107,20 @@ TRANSFORMS = ComponentManager("transforms")
 LOSSES = ComponentManager("losses")
 OPTIMIZERS = ComponentManager("optimizers")
 LR_SCHEDULERS = ComponentManager("lr_schedulers")  # filled by cvlibs/lr_scheduler.py
+
+# Which registry a component in each config section comes from (key paths without list indices),
+# so an unknown ``type`` is matched against the right names.
+SECTION_REGISTRIES = {
+    "model": MODELS, "model.backbone": BACKBONES,
+    "loss.types": LOSSES, "loss.types.losses": LOSSES,  # MixedLoss's members
+    "optimizer": OPTIMIZERS,
+    "train_dataset": DATASETS, "val_dataset": DATASETS,
+    "train_dataset.transforms": TRANSFORMS, "val_dataset.transforms": TRANSFORMS,
+    "Deploy.transforms": TRANSFORMS,  # deploy.yaml
+}
+
+
+def section_registry(key_path: str) -> Optional[ComponentManager]:
+    """The registry of the config section ``key_path`` is in (list indices ignored), if known."""
+    section = ".".join(p for p in key_path.split(".") if p and not p.isdigit())
+    return SECTION_REGISTRIES.get(section)
