@@ -91,8 +91,8 @@ def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[p
                     meta: Optional[Dict[str, Any]] = None, rng_state: Optional[Dict[str, Any]] = None) -> str:
     """Atomically write model (and optimizer) state plus ``meta.json`` into ``ckpt_dir``.
 
-    ``rng_state`` (from :func:`capture_rng_state`) is pickled beside them, so a resumed run draws
-    the same random numbers as an uninterrupted one.
+    ``rng_state`` (from :func:`capture_rng_state`) is pickled beside them, so a resumed run's model
+    (dropout) draws the same random numbers as an uninterrupted one's.
 
     ``model.pdopt`` keeps Paddle's own keys (auto-generated parameter names such as ``conv2d_31.w_0``,
     so PaddleSeg can read it); ``meta.json`` records which structured name each of them belongs to, because

@@ -33,14 +33,19 @@ class BrokenCheckpointError(CheckpointError, ValueError):
 
 
 def capture_rng_state() -> Dict[str, Any]:
-    """Paddle's, NumPy's and Python's generator states (dropout, augmentation draws)."""
-    return {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """Paddle's, NumPy's and Python's generator states. Only Paddle's is restored on resume
+    (dropout draws from it); NumPy's and Python's are recorded as before, for the record."""
+    return {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state(),
+            "python": random.getstate()}
 
 
 def restore_rng_state(state: Dict[str, Any]) -> None:
-    paddle.set_rng_state(state["paddle"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
+    """Restore what an exact resume needs: Paddle's generator (dropout and other random ops in
+    the model). ``np.random`` and ``random`` are left alone: augmentations draw from per-sample
+    generators (:class:`paddleseg.core.data.SeededSamples`), and resuming must not reset the
+    process's own generators behind the caller's back."""
+    if "paddle" in state:
+        paddle.set_rng_state(state["paddle"])
 
 
 def list_checkpoints(save_dir: str, complete_only: bool = True) -> List[Tuple[int, str]]:
