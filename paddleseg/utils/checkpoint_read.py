@@ -67,6 +67,14 @@ def latest_checkpoint(save_dir: str) -> Optional[str]:
     return ckpts[-1][1] if ckpts else None
 
 
+def last_good_note(save_dir: str) -> str:
+    """What a run stopped by the NaN guard says about its checkpoints (nothing was written after
+    the fault, so the newest complete one is good)."""
+    newest = latest_checkpoint(save_dir)
+    where = f"is {newest}" if newest else f"would be in {save_dir} (none was written yet)"
+    return f"Nothing was written after it: the last good checkpoint {where}"
+
+
 def read_meta(ckpt_dir: str) -> Dict[str, Any]:
     """``meta.json`` of ``ckpt_dir`` ({} when there is none, as in PaddleSeg's checkpoints)."""
     path = os.path.join(ckpt_dir, META)
