@@ -30,6 +30,14 @@ def _run(pipeline, seed):
     return pipeline(_sample(), rng=np.random.default_rng(seed))
 
 
+def _batches(loader, n):
+    batches = iter(loader)
+    try:
+        return [next(batches) for _ in range(n)]
+    finally:
+        batches.close()
+
+
 def _global_states():
     return np.random.get_state()[1].copy(), random.getstate()
 
@@ -92,11 +100,7 @@ def test_a_training_sample_touches_no_global_generator(train_set):
     samples = SeededSamples(train_set(), seed=3)
     before = _global_states()
     first = samples[6]
-    loader = build_train_loader(train_set(), batch_size=2, seed=3, num_workers=0)
-    batches = iter(loader)
-    for _ in range(3):
-        next(batches)
-    batches.close()
+    _batches(build_train_loader(train_set(), batch_size=2, seed=3, num_workers=0), 3)
     after = _global_states()
     np.testing.assert_array_equal(before[0], after[0])
     assert before[1] == after[1]
@@ -143,3 +147,13 @@ def test_an_old_style_dataset_stays_reproducible():
     assert samples[2]["img"][0, 0, 0] == samples[2]["img"][0, 0, 0]
     assert samples[2]["img"][0, 0, 0] != samples[6]["img"][0, 0, 0]
     assert samples[2]["img"][0, 0, 0] == SeededSamples(OldStyleDataset(), seed=1)[2]["img"][0, 0, 0]
+
+
+@pytest.mark.timeout(120)
+def test_loader_workers_give_the_same_batches(train_set):
+    # Each worker process gets the samples' own generators: the batches do not depend on workers.
+    alone = _batches(build_train_loader(train_set(), batch_size=2, seed=4, num_workers=0), 3)
+    workers = _batches(build_train_loader(train_set(), batch_size=2, seed=4, num_workers=2), 3)
+    for a, b in zip(alone, workers):
+        np.testing.assert_array_equal(a["img"].numpy(), b["img"].numpy())
+        np.testing.assert_array_equal(a["label"].numpy(), b["label"].numpy())
