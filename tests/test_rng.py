@@ -9,6 +9,7 @@ import pytest
 
 import paddleseg.transforms as T
 from paddleseg.core.data import SeededSamples, build_train_loader, sample_generator
+from paddleseg.cvlibs import Config, SegBuilder, manager
 from paddleseg.datasets import Cityscapes
 from paddleseg.transforms.rng import accepts_rng
 
@@ -42,6 +43,7 @@ def _global_states():
     return np.random.get_state()[1].copy(), random.getstate()
 
 
+@manager.TRANSFORMS.add_component
 class OldStyleJitter:
     """A user's transform written before generators: ``__call__(data)`` drawing from np.random."""
 
@@ -119,8 +121,13 @@ def test_dataset_getitem_without_a_generator_still_works(train_set):
     np.testing.assert_array_equal(a["img"], b["img"])
 
 
-def test_an_old_style_transform_works_and_stays_reproducible(train_set):
-    samples = SeededSamples(train_set(OldStyleJitter()), seed=3)
+def test_an_old_style_transform_works_and_stays_reproducible(synthetic_cityscapes, tmp_path):
+    cfg = tmp_path / "old_style.yml"
+    cfg.write_text(f"train_dataset: {{type: Cityscapes, dataset_root: {synthetic_cityscapes}, "
+                   "transforms: [{type: RandomHorizontalFlip}, {type: OldStyleJitter}, "
+                   "{type: Normalize}]}\n")
+    dataset = SegBuilder(Config(str(cfg))).train_dataset
+    samples = SeededSamples(dataset, seed=3)
     assert samples.legacy
     before = _global_states()
     a, b, other = samples[5], samples[5], samples[9]
@@ -129,7 +136,7 @@ def test_an_old_style_transform_works_and_stays_reproducible(train_set):
     assert not np.array_equal(a["img"], other["img"])      # index 9 is image 1 again, in epoch 2
     np.testing.assert_array_equal(before[0], after[0])     # seeded for the sample, then restored
     assert before[1] == after[1]
-    train_set(OldStyleJitter())[0]                           # and works without a generator
+    assert dataset[0]["img"].shape == (3, 32, 64)            # and works without a generator
 
 
 class OldStyleDataset(paddle.io.Dataset):
