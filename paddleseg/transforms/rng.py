@@ -16,6 +16,7 @@ them afterwards (:func:`seeded_globals`), so such a transform stays reproducible
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import random
 from typing import Any, Iterator, Optional
@@ -34,8 +35,19 @@ def generator(rng: Optional[np.random.Generator] = None) -> np.random.Generator:
 
 def accepts_rng(op: Any) -> bool:
     """True when the callable ``op`` takes an ``rng`` parameter (a transform of this interface)."""
+    if inspect.isroutine(op) or isinstance(op, functools.partial):
+        return _has_rng_parameter(op)
+    return _class_accepts_rng(type(op))   # asked for every sample: once per class is enough
+
+
+@functools.lru_cache(maxsize=None)
+def _class_accepts_rng(cls: type) -> bool:
+    return _has_rng_parameter(cls.__call__)
+
+
+def _has_rng_parameter(fn: Any) -> bool:
     try:
-        return "rng" in inspect.signature(op).parameters
+        return "rng" in inspect.signature(fn).parameters
     except (TypeError, ValueError):   # a builtin without a signature: an old-style transform
         return False
 
