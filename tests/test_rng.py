@@ -149,6 +149,21 @@ class OldStyleDataset(paddle.io.Dataset):
         return 4
 
 
+class JitteredCityscapes(Cityscapes):
+    """A user's subclass whose own ``__getitem__`` adds noise from np.random."""
+
+    def __getitem__(self, idx):
+        data = super().__getitem__(idx)
+        data["noise"] = np.random.rand()
+        return data
+
+
+def test_a_subclass_with_its_own_getitem_is_called_and_reproducible(synthetic_cityscapes):
+    samples = SeededSamples(JitteredCityscapes([T.RandomHorizontalFlip()], synthetic_cityscapes),
+                            seed=2)
+    assert samples.legacy and samples[1]["noise"] == samples[1]["noise"] != samples[2]["noise"]
+
+
 def test_an_old_style_dataset_stays_reproducible():
     samples = SeededSamples(OldStyleDataset(), seed=1)
     assert samples[2]["img"][0, 0, 0] == samples[2]["img"][0, 0, 0]

@@ -50,17 +50,18 @@ class SeededSamples(paddle.io.Dataset):
 
     Augmentations then depend only on the seed and the position in the training stream -- not on
     worker processes, how many ranks share the work, or where a run was interrupted and resumed.
-    A dataset with ``get_sample(index, rng)`` (:class:`paddleseg.datasets.Dataset`) gets the
-    generator. When it may also draw from ``np.random`` / ``random`` (a transform without an
-    ``rng`` parameter, or a dataset with ``__getitem__`` only: ``uses_global_rng`` is not False),
-    those are seeded from the generator for this sample and restored afterwards
+    A dataset that draws from nothing else (``uses_global_rng`` False, as
+    :class:`paddleseg.datasets.Dataset` with rng-aware transforms) gets the generator through
+    ``get_sample(index, rng)``. Any other (a transform without an ``rng`` parameter, a dataset
+    with ``__getitem__`` only) is read as ``dataset[index]`` with ``np.random`` and ``random``
+    seeded from the generator for this sample and restored afterwards
     (:func:`paddleseg.transforms.rng.seeded_globals`), so old-style code stays reproducible.
     """
 
     def __init__(self, dataset: paddle.io.Dataset, seed: int) -> None:
         self.dataset, self.seed = dataset, int(seed)
-        self.explicit = hasattr(dataset, "get_sample")
-        self.legacy = getattr(dataset, "uses_global_rng", True) is not False
+        explicit = getattr(dataset, "uses_global_rng", True) is False
+        self.legacy = not (explicit and hasattr(dataset, "get_sample"))
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -71,7 +72,7 @@ class SeededSamples(paddle.io.Dataset):
         if not self.legacy:
             return self.dataset.get_sample(index, rng)
         with seeded_globals(rng):
-            return self.dataset.get_sample(index, rng) if self.explicit else self.dataset[index]
+            return self.dataset[index]
 
 
 class ResumableBatchSampler(paddle.io.Sampler):

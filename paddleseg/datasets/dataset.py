@@ -174,8 +174,9 @@ class Dataset(paddle.io.Dataset):
 
     @property
     def uses_global_rng(self) -> bool:
-        """True when a transform may draw from ``np.random`` (one without an ``rng`` parameter)."""
-        return self.transforms.uses_global_rng
+        """True when a sample may draw from ``np.random``: a transform without an ``rng`` parameter,
+        or a subclass's own ``__getitem__`` (the training pipeline then calls ``dataset[i]``)."""
+        return self.transforms.uses_global_rng or type(self).__getitem__ is not Dataset.__getitem__
 
     def check_labels(self, max_files: Optional[int] = None, num_threads: int = 4) -> int:
         """Scan image/label pairs up front and raise one error listing every bad pair found.
