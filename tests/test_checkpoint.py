@@ -1,5 +1,8 @@
 import os
+import pickle
+import random
 
+import numpy as np
 import paddle
 import pytest
 
@@ -166,3 +169,33 @@ def test_optimizer_state_keys_go_to_the_longest_matching_parameter_name():
     renamed = rename_optimizer_state(state, {"conv2d_3.w_0": "linear_0.w_0", "conv2d_31.w_0": "linear_1.w_0"})
     assert renamed == {"linear_0.w_0_velocity_0": 1, "linear_1.w_0_velocity_0": 2, "LR_Scheduler": {"last_epoch": 3},
                        "master_weights": {"linear_0.w_0": 4}}
+
+
+def test_resume_restores_paddle_rng_but_leaves_numpy_and_python_alone(tmp_path):
+    # Exact resume needs Paddle's generator (dropout); np.random / random are the process's own
+    # (augmentations draw from per-sample generators), so loading a checkpoint must not reset them.
+    model, opt, _ = _model_and_opt()
+    paddle.seed(11)
+    np.random.seed(11)
+    random.seed(11)
+    ckpt.save_checkpoint(str(tmp_path / "iter_1"), model, opt, meta={"iter": 1},
+                         rng_state=ckpt.capture_rng_state())
+    expected_dropout = paddle.rand([4]).numpy()
+    np.random.seed(99)
+    random.seed(99)
+    np_before, py_before = np.random.get_state()[1].copy(), random.getstate()
+    ckpt.resume(str(tmp_path / "iter_1"), *_model_and_opt()[:2])
+    np.testing.assert_array_equal(paddle.rand([4]).numpy(), expected_dropout)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_before)
+    assert random.getstate() == py_before
+
+
+@pytest.mark.parametrize("keys", [("paddle", "numpy", "python"), ("numpy", "python")])
+def test_checkpoints_with_numpy_and_python_rng_states_still_load(tmp_path, keys):
+    model, opt, _ = _model_and_opt()
+    ckpt.save_checkpoint(str(tmp_path / "iter_2"), model, opt, meta={"iter": 2})
+    state = {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state(),
+             "python": random.getstate()}
+    with open(tmp_path / "iter_2" / ckpt.RNG_STATE, "wb") as f:
+        pickle.dump({k: state[k] for k in keys}, f)
+    assert ckpt.resume(str(tmp_path / "iter_2"), *_model_and_opt()[:2])["iter"] == 2

@@ -10,13 +10,13 @@ in the main process, in every loader configuration and on every rank.
 """
 from __future__ import annotations
 
-import random
 import traceback
 from typing import Any, Callable, Dict, Iterator, List
 
 import numpy as np
 import paddle
 
+from ..transforms.rng import seeded_globals
 from ..utils.errors import DataError, UserError
 from ..utils.runtime import seed_worker
 
@@ -39,26 +39,40 @@ def collate(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
     return out
 
 
+def sample_generator(seed: int, global_index: int) -> np.random.Generator:
+    """The generator the augmentations of training sample ``global_index`` draw from."""
+    return np.random.default_rng([int(seed), int(global_index)])
+
+
 class SeededSamples(paddle.io.Dataset):
     """Wraps a dataset so sample ``epoch * len + i`` is item ``i`` with its random augmentations
-    drawn from a generator seeded by (seed, epoch, i).
+    drawn from :func:`sample_generator` ``(seed, epoch * len + i)``.
 
     Augmentations then depend only on the seed and the position in the training stream -- not on
     worker processes, how many ranks share the work, or where a run was interrupted and resumed.
+    A dataset that draws from nothing else (``uses_global_rng`` False, as
+    :class:`paddleseg.datasets.Dataset` with rng-aware transforms) gets the generator through
+    ``get_sample(index, rng)``. Any other (a transform without an ``rng`` parameter, a dataset
+    with ``__getitem__`` only) is read as ``dataset[index]`` with ``np.random`` and ``random``
+    seeded from the generator for this sample and restored afterwards
+    (:func:`paddleseg.transforms.rng.seeded_globals`), so old-style code stays reproducible.
     """
 
     def __init__(self, dataset: paddle.io.Dataset, seed: int) -> None:
         self.dataset, self.seed = dataset, int(seed)
+        explicit = getattr(dataset, "uses_global_rng", True) is False
+        self.legacy = not (explicit and hasattr(dataset, "get_sample"))
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, global_index: int) -> Dict[str, Any]:
         index = int(global_index) % len(self.dataset)
-        state = np.random.SeedSequence([self.seed, int(global_index)]).generate_state(2)
-        np.random.seed(int(state[0]))
-        random.seed(int(state[1]))
-        return self.dataset[index]
+        rng = sample_generator(self.seed, global_index)
+        if not self.legacy:
+            return self.dataset.get_sample(index, rng)
+        with seeded_globals(rng):
+            return self.dataset[index]
 
 
 class ResumableBatchSampler(paddle.io.Sampler):

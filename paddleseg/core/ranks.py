@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
-from typing import List
+from typing import List, Optional, Union
 
 import numpy as np
 import paddle
 import paddle.distributed as dist
 
+from ..utils import checkpoint as ckpt
+from ..utils import logger
 from ..utils.errors import UserError
 from ..utils.run_lock import SaveDirLock
 
@@ -48,3 +50,22 @@ def lock_save_dir(save_dir: str, is_main: bool) -> SaveDirLock:
     if any_rank([float(refused is not None)])[0]:
         raise refused or UserError(f"rank 0 could not lock save_dir {save_dir} (see its log)")
     return lock
+
+
+def checkpoint_to_resume(save_dir: str, resume_model: Optional[str],
+                         is_main: bool) -> Union[None, str, ckpt.CheckpointFiles]:
+    """What every rank resumes from: ``resume_model``, or for ``auto`` the newest loadable
+    checkpoint in ``save_dir`` (None: start from scratch). Rank 0 first tidies up checkpoint
+    writes an earlier run left half done."""
+    if is_main:
+        for action in ckpt.recover_interrupted_writes(save_dir):
+            logger.warning(f"Interrupted checkpoint write: {action}")
+    if dist.get_world_size() > 1:
+        dist.barrier()        # the other ranks look for checkpoints only once rank 0 has tidied up
+    if resume_model != "auto":
+        return resume_model or None
+    found = ckpt.latest_loadable_checkpoint(save_dir)
+    if found is None:
+        logger.info(f"--resume_model auto: no complete checkpoint in {save_dir}, "
+                    "starting from scratch")
+    return found

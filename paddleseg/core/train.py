@@ -4,10 +4,10 @@
 (:mod:`paddleseg.core.hooks`: console and JSONL logs, periodic evaluation, checkpoints, VisualDL,
 and any hook the caller adds).
 
-Faults: the run holds a lock on its save_dir (:mod:`paddleseg.utils.run_lock`); a non-finite loss,
-weight, buffer or optimizer moment stops it before anything more is written; SIGTERM / SIGINT stop it
-at the end of the current step with a checkpoint of that iteration (exit status 143 / 130), and a
-second signal exits at once (:mod:`paddleseg.core.signals`).
+Faults: the run holds a lock on its save_dir (:mod:`paddleseg.utils.run_lock`); a non-finite
+loss, weight, buffer or optimizer moment stops it before anything more is written; SIGTERM /
+SIGINT stop it at the end of the current step with a checkpoint of that iteration (exit status
+143 / 130), and a second signal exits at once (:mod:`paddleseg.core.signals`).
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import math
 import os
 import random
 import signal
-import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
@@ -24,11 +23,12 @@ import paddle.distributed as dist
 
 from ..utils import checkpoint as ckpt
 from ..utils import logger
-from ..utils.timer import Stopwatch
+from ..utils.optimizer_state import scheduler_of
+from ..utils.timer import Stopwatch, timed
 from .amp import MixedPrecision
 from .data import build_train_loader
 from .hooks import HookBase, LogRecord, StepInfo, default_hooks
-from .ranks import any_rank, lock_save_dir
+from .ranks import any_rank, checkpoint_to_resume, lock_save_dir
 from .settings import TrainSettings
 from .signals import StopOnSignal, TrainingInterrupted
 
@@ -36,7 +36,8 @@ __all__ = ["TrainSettings", "Trainer", "TrainingInterrupted", "train"]
 
 
 class Trainer:
-    """Trains ``model`` for ``settings.iters`` optimizer steps with ``losses`` (a ``MultiOutputLoss``).
+    """Trains ``model`` for ``settings.iters`` optimizer steps with ``losses`` (a
+    ``MultiOutputLoss``).
 
     Runs on one device or, under ``paddle.distributed.launch``, data-parallel on every rank
     (``paddle.DataParallel``; BatchNorm becomes SyncBatchNorm on GPUs). Rank 0 alone logs and
@@ -60,8 +61,9 @@ class Trainer:
                  hooks: Optional[Sequence[HookBase]] = None) -> None:
         self.world_size, self.rank = dist.get_world_size(), dist.get_rank()
         if len(train_dataset) < settings.batch_size * self.world_size:
-            raise ValueError(f"train dataset has {len(train_dataset)} samples, fewer than batch_size "
-                             f"{settings.batch_size}" + (f" x {self.world_size} ranks" if self.world_size > 1 else ""))
+            ranks = f" x {self.world_size} ranks" if self.world_size > 1 else ""
+            raise ValueError(f"train dataset has {len(train_dataset)} samples, fewer than "
+                             f"batch_size {settings.batch_size}{ranks}")
         if settings.do_eval and val_dataset is None:
             raise ValueError("--do_eval needs a val_dataset in the config")
         self.model, self.optimizer, self.losses = model, optimizer, losses
@@ -76,7 +78,8 @@ class Trainer:
         self.stop_signum = 0            # set when a signal is stopping the run after this step
         self.stop_requested = False     # set by request_stop()
         self.finished = False           # the loop completed (iters reached or a hook stopped it)
-        self._net: paddle.nn.Layer = model   # what the forward pass calls (DataParallel when distributed)
+        # What the forward pass calls (DataParallel when distributed).
+        self._net: paddle.nn.Layer = model
 
     @property
     def is_main(self) -> bool:
@@ -122,7 +125,8 @@ class Trainer:
         Raises:
             SaveDirInUseError: another live run holds ``save_dir``.
             NonFiniteError: the loss or the weights became NaN/Inf (nothing was written after it).
-            TrainingInterrupted: SIGTERM / SIGINT; a checkpoint of the last finished step was written.
+            TrainingInterrupted: SIGTERM / SIGINT; a checkpoint of the last finished step was
+                written.
         """
         lock = lock_save_dir(self.save_dir, self.is_main)
         try:
@@ -134,14 +138,16 @@ class Trainer:
     def _run(self, stop: StopOnSignal) -> Dict[str, Any]:
         self._resume()
         if self.iter >= self.iters:
-            logger.info(f"Checkpoint is at iteration {self.iter} >= iters {self.iters}: nothing to train.")
+            logger.info(f"Checkpoint is at iteration {self.iter} >= iters {self.iters}: "
+                        "nothing to train.")
             return self.summary()
         if self.seed is None:
             self.seed = random.SystemRandom().randrange(2 ** 31)
         self._prepare_model()
         self._net.train()
         s = self.settings
-        logger.info(f"Start training: iters {self.iter + 1}..{self.iters}, batch_size {s.batch_size}"
+        logger.info(f"Start training: iters {self.iter + 1}..{self.iters}, "
+                    f"batch_size {s.batch_size}"
                     + (f" x {s.accumulate_steps} accumulated" if s.accumulate_steps > 1 else "")
                     + (f" x {self.world_size} ranks" if self.world_size > 1 else "")
                     + f", {len(self.train_dataset)} train samples, data seed {self.seed}")
@@ -167,7 +173,7 @@ class Trainer:
             self.epoch = sampler.epoch_of(self.iter * self.settings.accumulate_steps)
             reader_costs: List[float] = []
             try:
-                losses, lr = self._train_step(_timed(batches, reader_costs))
+                losses, lr = self._train_step(timed(batches, reader_costs))
             except Exception:
                 if not stop.signum:
                     raise
@@ -178,22 +184,14 @@ class Trainer:
             self.stop_signum = self._check_step(stop)
             samples = self.settings.batch_size * self.settings.accumulate_steps
             self.dispatch("after_step", StepInfo(losses, lr, watch.lap(), reader_costs, samples))
-            if self.stop_signum:      # logged above; no evaluation: a preempted job has seconds, not minutes
+            # Logged above; no evaluation: a preempted job has seconds, not minutes.
+            if self.stop_signum:
                 raise self._stop(self.stop_signum)
             watch.lap()               # evaluation and saving do not count as batch cost
 
     # ------------------------------------------------------------------ set-up
     def _resume(self) -> None:
-        if self.is_main:
-            for action in ckpt.recover_interrupted_writes(self.save_dir):
-                logger.warning(f"Interrupted checkpoint write: {action}")
-        if self.world_size > 1:
-            dist.barrier()        # the other ranks look for checkpoints only once rank 0 has tidied up
-        path = self.settings.resume_model
-        if path == "auto":
-            path = ckpt.latest_loadable_checkpoint(self.save_dir)
-            if path is None:
-                logger.info(f"--resume_model auto: no complete checkpoint in {self.save_dir}, starting from scratch")
+        path = checkpoint_to_resume(self.save_dir, self.settings.resume_model, self.is_main)
         if not path:
             return
         meta = ckpt.resume(path, self.model, self.optimizer)
@@ -205,7 +203,8 @@ class Trainer:
         self.amp.set_state_dict(meta.get("grad_scaler"))
 
     def _prepare_model(self) -> None:
-        """AMP O2 decoration, ``to_static``, then SyncBatchNorm + DataParallel when several ranks train."""
+        """AMP O2 decoration, ``to_static``, then SyncBatchNorm + DataParallel when several ranks
+        train."""
         self.model, self.optimizer = self.amp.decorate(self.model, self.optimizer)
         if self.settings.to_static:
             # Converts the model's forward in place (as PaddleSeg does): evaluation runs it too.
@@ -231,28 +230,25 @@ class Trainer:
         else:
             with self._net.no_sync():   # gradients are all-reduced once, on the last micro-batch
                 self.amp.backward(scaled)
-        return np.asarray([float(total.item())] + [float(p.item()) for p in parts], dtype=np.float64)
+        return np.asarray([total.item()] + [p.item() for p in parts], dtype=np.float64)
 
     def _train_step(self, batches: Iterator[Dict[str, Any]]) -> "tuple[np.ndarray, float]":
         """One optimizer step over ``accumulate_steps`` micro-batches; returns the mean loss values
         and the learning rate the step used (read before the scheduler moves on)."""
         steps = self.settings.accumulate_steps
-        values = sum(self._micro_step(next(batches), sync=i == steps - 1) for i in range(steps)) / steps
+        values = sum(self._micro_step(next(batches), sync=i == steps - 1)
+                     for i in range(steps)) / steps
         if not math.isfinite(values[0]):
             raise ckpt.NonFiniteError(
-                f"loss became {values[0]} at iteration {self.iter + 1} (per output: {values[1:].tolist()}); lower "
-                f"the learning rate or check the labels. {self._last_good()}")
+                f"loss became {values[0]} at iteration {self.iter + 1} (per output: "
+                f"{values[1:].tolist()}); lower the learning rate or check the labels. "
+                f"{ckpt.last_good_note(self.save_dir)}")
         lr = float(self.optimizer.get_lr())
         self.amp.step(self.optimizer)
         self.optimizer.clear_grad()
         if self.lr_scheduler is not None:
             self.lr_scheduler.step()
         return values, lr
-
-    def _last_good(self) -> str:
-        newest = ckpt.latest_checkpoint(self.save_dir)
-        where = f"is {newest}" if newest else f"would be in {self.save_dir} (none was written yet)"
-        return f"Nothing was written after it: the last good checkpoint {where}"
 
     def _check_step(self, stop: StopOnSignal) -> int:
         """After each optimizer step: stop with :class:`NonFiniteError` if a weight or buffer became
@@ -264,50 +260,39 @@ class Trainer:
             problem = ckpt.describe_nonfinite(self.model, self.optimizer)
             if any_rank([float(problem is not None)])[0]:
                 raise ckpt.NonFiniteError(
-                    f"weights became non-finite at iteration {self.iter} (the loss was still finite): "
-                    f"{problem or 'on another rank'}; lower the learning rate (or add warmup / gradient clipping). "
-                    f"{self._last_good()}")
+                    f"weights became non-finite at iteration {self.iter} (the loss was still "
+                    f"finite): {problem or 'on another rank'}; lower the learning rate (or add "
+                    f"warmup / gradient clipping). {ckpt.last_good_note(self.save_dir)}")
         return int(signum)
 
     def _stop(self, signum: int) -> TrainingInterrupted:
-        """Let the hooks checkpoint the last finished step, then return the error that ends the run."""
+        """Let the hooks checkpoint the last finished step; return the error that ends the run."""
         self.dispatch("on_interrupt", signum)
         if self.world_size > 1:
             dist.barrier()    # no rank exits (and gets the job killed) before rank 0 has saved
         path = os.path.join(self.save_dir, f"iter_{self.iter}")
         how = self.settings.resume_command or f"resume_model='auto' (or the directory {path})"
-        return TrainingInterrupted(f"stopped by {signal.Signals(signum).name} at iteration {self.iter}/{self.iters}; "
+        name = signal.Signals(signum).name
+        return TrainingInterrupted(f"stopped by {name} at iteration {self.iter}/{self.iters}; "
                                    f"checkpoint {path} is written. Resume with: {how}", signum)
 
 
-def _timed(batches: Iterator[Dict[str, Any]], costs: List[float]) -> Iterator[Dict[str, Any]]:
-    """Yields from ``batches`` while appending the seconds spent waiting for each to ``costs``."""
-    while True:
-        start = time.perf_counter()
-        batch = next(batches)
-        costs.append(time.perf_counter() - start)
-        yield batch
-
-
-def train(model: paddle.nn.Layer, train_dataset: paddle.io.Dataset, val_dataset: Optional[paddle.io.Dataset] = None,
-          optimizer: Optional[paddle.optimizer.Optimizer] = None, save_dir: str = "output", iters: int = 10000,
-          batch_size: int = 2, resume_model: Optional[str] = None, save_interval: int = 1000,
-          log_iters: int = 10, num_workers: int = 0, use_vdl: bool = False, losses: Any = None,
-          keep_checkpoint_max: int = 5, do_eval: Optional[bool] = None) -> Dict[str, Any]:
-    """PaddleSeg-style functional entry point (``paddleseg.core.train``); evaluates when given a val_dataset.
-    The optimizer's learning rate, when it is an ``LRScheduler``, is stepped after every step."""
+def train(model: paddle.nn.Layer, train_dataset: paddle.io.Dataset,
+          val_dataset: Optional[paddle.io.Dataset] = None,
+          optimizer: Optional[paddle.optimizer.Optimizer] = None, save_dir: str = "output",
+          iters: int = 10000, batch_size: int = 2, resume_model: Optional[str] = None,
+          save_interval: int = 1000, log_iters: int = 10, num_workers: int = 0,
+          use_vdl: bool = False, losses: Any = None, keep_checkpoint_max: int = 5,
+          do_eval: Optional[bool] = None) -> Dict[str, Any]:
+    """PaddleSeg-style functional entry point (``paddleseg.core.train``); evaluates when given a
+    val_dataset. The optimizer's learning rate, when it is an ``LRScheduler``, is stepped after
+    every step."""
     if optimizer is None or losses is None:
         raise ValueError("train() needs an optimizer and losses")
-    settings = TrainSettings(save_dir=save_dir, iters=iters, batch_size=batch_size, resume_model=resume_model,
-                             save_interval=save_interval, log_iters=log_iters, num_workers=num_workers,
+    settings = TrainSettings(save_dir=save_dir, iters=iters, batch_size=batch_size,
+                             resume_model=resume_model, save_interval=save_interval,
+                             log_iters=log_iters, num_workers=num_workers,
                              keep_checkpoint_max=keep_checkpoint_max, use_vdl=use_vdl,
                              do_eval=(val_dataset is not None) if do_eval is None else do_eval)
     return Trainer(model, train_dataset, optimizer, losses, settings, val_dataset=val_dataset,
                    lr_scheduler=scheduler_of(optimizer)).run()
-
-
-def scheduler_of(optimizer: paddle.optimizer.Optimizer) -> Optional[paddle.optimizer.lr.LRScheduler]:
-    """The ``LRScheduler`` an optimizer was built with, or None for a constant learning rate. Paddle
-    has no public accessor, so this is the one place that reads ``optimizer._learning_rate``."""
-    lr = getattr(optimizer, "_learning_rate", None)
-    return lr if isinstance(lr, paddle.optimizer.lr.LRScheduler) else None

@@ -151,29 +151,42 @@ class Dataset(paddle.io.Dataset):
         return label
 
     def __getitem__(self, idx: int) -> Dict[str, Any]:
+        """Sample ``idx``; random transforms draw from a generator seeded from ``np.random``."""
+        return self.get_sample(idx)
+
+    def get_sample(self, idx: int, rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
+        """Sample ``idx`` with its random transforms drawing from ``rng`` (the training pipeline
+        passes one per sample: :class:`paddleseg.core.data.SeededSamples`)."""
         img_path, label_path = self.file_list[idx]
         try:
-            return self._load_sample(img_path, label_path)
+            return self._load_sample(img_path, label_path, rng)
         except SAMPLE_ERRORS as e:
             raise DataError(sample_error_message(img_path, label_path, str(e))) from e
         except Exception as e:   # a bug (in a transform, say): keep its traceback, add which sample
             e.add_note(f"while loading {_sample_name(img_path, label_path)}")
             raise
 
-    def _load_sample(self, img_path: str, label_path: Optional[str]) -> Dict[str, Any]:
+    def _load_sample(self, img_path: str, label_path: Optional[str],
+                     rng: Optional[np.random.Generator]) -> Dict[str, Any]:
         data: Dict[str, Any] = {"img": img_path, "img_path": img_path,
                                 "label_path": label_path or "", "trans_info": [], "gt_fields": []}
         if label_path is not None:
             data["label"] = self._validated_label(label_path)
             if self.mode == "train":
                 data["gt_fields"].append("label")
-        data = self.transforms(data)
+        data = self.transforms(data, rng)
         if self.edge and self.mode == "train":
             data["edge"] = F.mask_to_binary_edge(data["label"], radius=2, ignore_index=self.ignore_index)
         return data
 
     def __len__(self) -> int:
         return len(self.file_list)
+
+    @property
+    def uses_global_rng(self) -> bool:
+        """True when a sample may draw from ``np.random``: a transform without an ``rng`` parameter,
+        or a subclass's own ``__getitem__`` (the training pipeline then calls ``dataset[i]``)."""
+        return self.transforms.uses_global_rng or type(self).__getitem__ is not Dataset.__getitem__
 
     def check_labels(self, max_files: Optional[int] = None, num_threads: int = 4) -> int:
         """Scan image/label pairs up front and raise one error listing every bad pair found.

@@ -1,12 +1,13 @@
 """Compose: load an image/label pair and run a list of transforms over the data dict."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 
 from paddleseg.cvlibs import manager
 from paddleseg.transforms.io import display_path, read_image, read_label
+from paddleseg.transforms.rng import accepts_rng
 
 
 def missing_type_message(where: str, entry: dict) -> str:
@@ -24,8 +25,13 @@ class Compose:
     ``trans_info`` (size changes, for undoing them at evaluation). On return ``img`` is a
     contiguous float32 C x H x W array and ``label`` a contiguous int64 H x W array.
 
+    Random transforms draw from the generator passed to ``__call__`` (see
+    :mod:`paddleseg.transforms.rng`); a transform without an ``rng`` parameter is called with the
+    data dict alone.
+
     Args:
-        transforms: transform objects, each ``callable(data: dict) -> dict``.
+        transforms: transform objects, each ``callable(data: dict, rng=None) -> dict`` (or the
+            old ``callable(data: dict) -> dict``).
         to_rgb: convert images read from disk from OpenCV's BGR to RGB.
         img_channels: channels expected in the image (1 or 3); images are read accordingly.
     """
@@ -65,13 +71,20 @@ class Compose:
         if isinstance(label, np.ndarray):
             check_same_size(data["img"], label, img_name, label_name)
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
-        """Load, transform and convert ``data`` in place; returns it."""
+    @property
+    def uses_global_rng(self) -> bool:
+        """True when a transform has no ``rng`` parameter (it may draw from ``np.random``)."""
+        return not all(accepts_rng(op) for op in self.transforms)
+
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
+        """Load, transform and convert ``data`` in place; returns it. Random transforms draw from
+        ``rng`` (without one, each from a generator seeded from ``np.random``)."""
         self._load(data)
         data.setdefault("trans_info", [])
         data.setdefault("gt_fields", [])
         for op in self.transforms:
-            data = op(data)
+            data = op(data, rng=rng) if accepts_rng(op) else op(data)
         img = data["img"]
         if img.ndim == 2:
             img = img[..., None]

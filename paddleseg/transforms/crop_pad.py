@@ -1,12 +1,13 @@
 """Bottom-right padding and random cropping, applied to the image and every gt_fields map."""
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from paddleseg.cvlibs import manager
 from paddleseg.transforms import functional as F
+from paddleseg.transforms.rng import generator
 
 
 def _pad_all(data: Dict[str, Any], pad_h: int, pad_w: int, im_value: float,
@@ -43,7 +44,8 @@ class Padding:
         self.im_padding_value = im_padding_value
         self.label_padding_value = label_padding_value
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
         h, w = data["img"].shape[:2]
         data.setdefault("trans_info", []).append(("padding", (int(h), int(w))))
         tw, th = self.target_size
@@ -59,7 +61,7 @@ class RandomPaddingCrop:
 
     With ``category_max_ratio`` < 1, up to ``loop_times`` windows are tried until one has
     at least two classes and no class above that share of its non-ignored pixels. Draws from
-    ``np.random``.
+    ``rng``.
 
     Args:
         crop_size: [w, h] of the crop.
@@ -87,10 +89,10 @@ class RandomPaddingCrop:
         self.ignore_index = ignore_index
         self.loop_times = loop_times
 
-    def _random_box(self, h: int, w: int) -> Tuple[int, int, int, int]:
+    def _random_box(self, h: int, w: int, rng: np.random.Generator) -> Tuple[int, int, int, int]:
         cw, ch = self.crop_size
-        y = np.random.randint(0, h - ch + 1)
-        x = np.random.randint(0, w - cw + 1)
+        y = int(rng.integers(0, h - ch + 1))
+        x = int(rng.integers(0, w - cw + 1))
         return x, y, x + cw, y + ch
 
     def _balanced(self, label: np.ndarray, box: Tuple[int, int, int, int]) -> bool:
@@ -102,19 +104,21 @@ class RandomPaddingCrop:
         counts = np.unique(values, return_counts=True)[1]
         return counts.size > 1 and counts.max() / counts.sum() < self.category_max_ratio
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
         cw, ch = self.crop_size
         h, w = data["img"].shape[:2]
         if (h, w) == (ch, cw):
             return data
         data = _pad_all(data, ch - h, cw - w, self.im_padding_value, self.label_padding_value)
         h, w = data["img"].shape[:2]
-        box = self._random_box(h, w)
+        rng = generator(rng)
+        box = self._random_box(h, w, rng)
         if self.category_max_ratio < 1.0 and "label" in data:
             for _ in range(self.loop_times):
                 if self._balanced(data["label"], box):
                     break
-                box = self._random_box(h, w)
+                box = self._random_box(h, w, rng)
         data["img"] = F.crop(data["img"], box)
         for key in data.get("gt_fields", []):
             data[key] = F.crop(data[key], box)

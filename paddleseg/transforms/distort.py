@@ -1,12 +1,13 @@
 """RandomDistort: photometric jitter (brightness, contrast, saturation, hue, sharpness)."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 
 from paddleseg.cvlibs import manager
 from paddleseg.transforms import functional as F
+from paddleseg.transforms.rng import generator
 
 
 @manager.TRANSFORMS.add_component
@@ -16,7 +17,7 @@ class RandomDistort:
     Factors are drawn uniformly from [1 - range, 1 + range] (hue: a shift in [-hue_range,
     hue_range] in PIL units, 256 per turn), with PIL ImageEnhance semantics reimplemented in
     NumPy/OpenCV. The image is clipped to [0, 255] and stays float32; labels are untouched.
-    All randomness comes from ``np.random``.
+    All randomness comes from ``rng``.
 
     Args:
         brightness_range: brightness factor spread.
@@ -47,7 +48,9 @@ class RandomDistort:
         self.sharpness_range = sharpness_range
         self.sharpness_prob = sharpness_prob
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
+        rng = generator(rng)
         img = np.clip(data["img"].astype(np.float32), 0.0, 255.0)
         ops = [
             (F.brightness, self.brightness_prob, 1 - self.brightness_range, 1 + self.brightness_range),
@@ -57,9 +60,9 @@ class RandomDistort:
         ]
         if img.ndim == 3 and img.shape[2] == 3:
             ops.append((F.hue, self.hue_prob, -self.hue_range, self.hue_range))
-        for i in np.random.permutation(len(ops)):
+        for i in rng.permutation(len(ops)):
             op, prob, lo, hi = ops[i]
-            if np.random.uniform(0, 1) < prob:
-                img = op(img, float(np.random.uniform(lo, hi)))
+            if rng.uniform(0, 1) < prob:
+                img = op(img, float(rng.uniform(lo, hi)))
         data["img"] = img.astype(np.float32, copy=False)
         return data

@@ -1,17 +1,18 @@
 """Random flips; the image and every gt_fields map are flipped together."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 
 from paddleseg.cvlibs import manager
 from paddleseg.transforms import functional as F
+from paddleseg.transforms.rng import generator
 
 
 @manager.TRANSFORMS.add_component
 class RandomHorizontalFlip:
-    """Mirror left-right with probability ``prob`` (draws from ``np.random``).
+    """Mirror left-right with probability ``prob`` (draws from ``rng``).
 
     Args:
         prob: flip probability.
@@ -20,8 +21,9 @@ class RandomHorizontalFlip:
     def __init__(self, prob: float = 0.5) -> None:
         self.prob = prob
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
-        if np.random.random() < self.prob:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
+        if generator(rng).random() < self.prob:
             data["img"] = F.horizontal_flip(data["img"])
             for key in data.get("gt_fields", []):
                 data[key] = F.horizontal_flip(data[key])
@@ -30,7 +32,7 @@ class RandomHorizontalFlip:
 
 @manager.TRANSFORMS.add_component
 class RandomVerticalFlip:
-    """Mirror top-bottom with probability ``prob`` (draws from ``np.random``).
+    """Mirror top-bottom with probability ``prob`` (draws from ``rng``).
 
     Args:
         prob: flip probability (PaddleSeg's default is 0.1).
@@ -39,8 +41,9 @@ class RandomVerticalFlip:
     def __init__(self, prob: float = 0.1) -> None:
         self.prob = prob
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
-        if np.random.random() < self.prob:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
+        if generator(rng).random() < self.prob:
             data["img"] = F.vertical_flip(data["img"])
             for key in data.get("gt_fields", []):
                 data[key] = F.vertical_flip(data[key])

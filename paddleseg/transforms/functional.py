@@ -1,9 +1,8 @@
 """Array-level image/label operations used by the transform classes.
 
 Images are H x W x C (or H x W) NumPy arrays, usually float32 in [0, 255]; labels are H x W
-integer arrays. Everything here is vectorised NumPy/OpenCV. Randomness lives in the transform
-classes, not here, except in the ``random_*`` helpers which draw from ``np.random`` (the global
-NumPy state: the trainer seeds it, and Paddle's DataLoader reseeds it per worker).
+integer arrays. Everything here is vectorised NumPy/OpenCV and deterministic: randomness lives
+in the transform classes (:mod:`paddleseg.transforms.rng`).
 """
 from __future__ import annotations
 

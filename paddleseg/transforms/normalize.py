@@ -1,7 +1,7 @@
 """Normalize: scale to [0, 1], subtract the mean, divide by the std, per channel."""
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -28,7 +28,8 @@ class Normalize:
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
         img = data["img"]
         channels = 1 if img.ndim == 2 else img.shape[2]
         if self.mean.size not in (1, channels) or self.std.size not in (1, channels):

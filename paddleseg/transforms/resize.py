@@ -10,6 +10,7 @@ import numpy as np
 
 from paddleseg.cvlibs import manager
 from paddleseg.transforms import functional as F
+from paddleseg.transforms.rng import generator
 
 
 def _check_pair(name: str, value: Any) -> None:
@@ -56,11 +57,12 @@ class Resize:
         self.size_divisor = size_divisor
         self.interp = interp
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
         _record(data, "resize")
         interp = self.interp
         if interp == "RANDOM":
-            interp = sorted(F.INTERP)[np.random.randint(len(F.INTERP))]
+            interp = sorted(F.INTERP)[generator(rng).integers(len(F.INTERP))]
         size = list(self.target_size)
         if self.keep_ratio:
             h, w = data["img"].shape[:2]
@@ -81,7 +83,8 @@ class ResizeByLong:
     def __init__(self, long_size: int) -> None:
         self.long_size = long_size
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
         _record(data, "resize")
         h, w = data["img"].shape[:2]
         nh, nw = F.scaled_size(h, w, self.long_size / max(h, w))
@@ -102,11 +105,12 @@ class ResizeByShort:
         self.short_size = short_size
         self.max_size = max_size
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
         _record(data, "resize")
         short = self.short_size
         if isinstance(short, (list, tuple)):
-            short = short[np.random.randint(len(short))]
+            short = short[generator(rng).integers(len(short))]
         h, w = data["img"].shape[:2]
         scale = min(short / min(h, w), self.max_size / max(h, w))
         nh, nw = F.scaled_size(h, w, scale)
@@ -128,7 +132,8 @@ class LimitLong:
         self.max_long = max_long
         self.min_long = min_long
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
         _record(data, "resize")
         h, w = data["img"].shape[:2]
         long_edge = target = max(h, w)
@@ -146,7 +151,7 @@ class LimitLong:
 class ResizeStepScaling:
     """Random proportional rescale by a factor from {min, min+step, ..., max}.
 
-    With ``scale_step_size`` 0 the factor is uniform in [min, max]. Draws from ``np.random``.
+    With ``scale_step_size`` 0 the factor is uniform in [min, max]. Draws from ``rng``.
     Training-only augmentation, so it records nothing in trans_info (as PaddleSeg).
 
     Args:
@@ -164,16 +169,17 @@ class ResizeStepScaling:
         self.max_scale_factor = max_scale_factor
         self.scale_step_size = scale_step_size
 
-    def _factor(self) -> float:
+    def _factor(self, rng: np.random.Generator) -> float:
         lo, hi, step = self.min_scale_factor, self.max_scale_factor, self.scale_step_size
         if lo == hi:
             return lo
         if step == 0:
-            return float(np.random.uniform(lo, hi))
+            return float(rng.uniform(lo, hi))
         num = int((hi - lo) / step + 1)
-        return float(np.linspace(lo, hi, num)[np.random.randint(num)])
+        return float(np.linspace(lo, hi, num)[rng.integers(num)])
 
-    def __call__(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def __call__(self, data: Dict[str, Any],
+                 rng: Optional[np.random.Generator] = None) -> Dict[str, Any]:
         h, w = data["img"].shape[:2]
-        nh, nw = F.scaled_size(h, w, self._factor())
+        nh, nw = F.scaled_size(h, w, self._factor(generator(rng)))
         return _resize_all(data, (nw, nh), cv2.INTER_LINEAR)

@@ -30,11 +30,11 @@ from .errors import CheckpointError
 from .fileio import free_space
 from .run_lock import process_alive
 from .checkpoint_read import (  # noqa: F401  (re-exported: the checkpoint API is used as ckpt.*)
-    META, RNG_STATE, BrokenCheckpointError, CheckpointFiles, CheckpointNotFoundError, capture_rng_state,
-    latest_checkpoint, latest_loadable_checkpoint, list_checkpoints, read_checkpoint, read_meta, restore_rng_state,
-    resume)
+    META, RNG_STATE, BrokenCheckpointError, CheckpointFiles, CheckpointNotFoundError,
+    capture_rng_state, last_good_note, latest_checkpoint, latest_loadable_checkpoint,
+    list_checkpoints, read_checkpoint, read_meta, restore_rng_state, resume)
 from .nonfinite import NonFiniteError, describe_nonfinite, nonfinite_tensors, probably_finite  # noqa: F401
-from .optimizer_state import check_optimizer_state  # noqa: F401
+from .optimizer_state import check_optimizer_state, scheduler_of  # noqa: F401
 
 
 def _fsync_dir(path: str) -> None:
@@ -91,8 +91,8 @@ def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[p
                     meta: Optional[Dict[str, Any]] = None, rng_state: Optional[Dict[str, Any]] = None) -> str:
     """Atomically write model (and optimizer) state plus ``meta.json`` into ``ckpt_dir``.
 
-    ``rng_state`` (from :func:`capture_rng_state`) is pickled beside them, so a resumed run draws
-    the same random numbers as an uninterrupted one.
+    ``rng_state`` (from :func:`capture_rng_state`) is pickled beside them, so a resumed run's model
+    (dropout) draws the same random numbers as an uninterrupted one's.
 
     ``model.pdopt`` keeps Paddle's own keys (auto-generated parameter names such as ``conv2d_31.w_0``,
     so PaddleSeg can read it); ``meta.json`` records which structured name each of them belongs to, because
@@ -109,8 +109,8 @@ def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[p
     if optimizer is not None:
         meta["param_names"] = {p.name: name for name, p in model.named_parameters()}
         meta["optimizer"] = type(optimizer).__name__
-        scheduler = getattr(optimizer, "_learning_rate", None)
-        if isinstance(scheduler, paddle.optimizer.lr.LRScheduler):
+        scheduler = scheduler_of(optimizer)
+        if scheduler is not None:
             meta["lr_scheduler"] = type(scheduler).__name__
 
     def writer(tmp: str) -> None:

@@ -33,14 +33,19 @@ class BrokenCheckpointError(CheckpointError, ValueError):
 
 
 def capture_rng_state() -> Dict[str, Any]:
-    """Paddle's, NumPy's and Python's generator states (dropout, augmentation draws)."""
-    return {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """Paddle's, NumPy's and Python's generator states. Only Paddle's is restored on resume
+    (dropout draws from it); NumPy's and Python's are recorded as before, for the record."""
+    return {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state(),
+            "python": random.getstate()}
 
 
 def restore_rng_state(state: Dict[str, Any]) -> None:
-    paddle.set_rng_state(state["paddle"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
+    """Restore what an exact resume needs: Paddle's generator (dropout and other random ops in
+    the model). ``np.random`` and ``random`` are left alone: augmentations draw from per-sample
+    generators (:class:`paddleseg.core.data.SeededSamples`), and resuming must not reset the
+    process's own generators behind the caller's back."""
+    if "paddle" in state:
+        paddle.set_rng_state(state["paddle"])
 
 
 def list_checkpoints(save_dir: str, complete_only: bool = True) -> List[Tuple[int, str]]:
@@ -60,6 +65,14 @@ def latest_checkpoint(save_dir: str) -> Optional[str]:
     """Newest complete ``iter_N`` checkpoint in ``save_dir`` or None."""
     ckpts = list_checkpoints(save_dir)
     return ckpts[-1][1] if ckpts else None
+
+
+def last_good_note(save_dir: str) -> str:
+    """What a run stopped by the NaN guard says about its checkpoints (nothing was written after
+    the fault, so the newest complete one is good)."""
+    newest = latest_checkpoint(save_dir)
+    where = f"is {newest}" if newest else f"would be in {save_dir} (none was written yet)"
+    return f"Nothing was written after it: the last good checkpoint {where}"
 
 
 def read_meta(ckpt_dir: str) -> Dict[str, Any]:

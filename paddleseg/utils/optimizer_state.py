@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 import paddle
 
 from .errors import CheckpointError
 from .nonfinite import owner_param, shown_names
+
+
+def scheduler_of(
+        optimizer: paddle.optimizer.Optimizer) -> Optional[paddle.optimizer.lr.LRScheduler]:
+    """The ``LRScheduler`` an optimizer was built with, or None for a constant learning rate. Paddle
+    has no public accessor, so this is the one place that reads ``optimizer._learning_rate``."""
+    lr = getattr(optimizer, "_learning_rate", None)
+    return lr if isinstance(lr, paddle.optimizer.lr.LRScheduler) else None
 
 
 def rename_optimizer_state(state: Dict[str, Any], mapping: Dict[str, str]) -> Dict[str, Any]:

@@ -49,7 +49,9 @@ def set_device(device: str = "auto") -> str:
 
 
 def set_seed(seed: Optional[int]) -> None:
-    """Seed Paddle, NumPy and Python's ``random`` (the transforms use NumPy and ``random``)."""
+    """Seed Paddle (weight initialisation, dropout), NumPy and Python's ``random`` once, for the
+    code that draws from them (a user's model, say). Training augmentations do not: they draw from
+    per-sample generators (:mod:`paddleseg.transforms.rng`)."""
     if seed is None:
         return
     paddle.seed(seed)
@@ -58,7 +60,8 @@ def set_seed(seed: Optional[int]) -> None:
 
 
 def seed_worker(worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: distinct, reproducible streams per worker."""
+    """DataLoader ``worker_init_fn``: distinct, reproducible global streams per worker, for code
+    that draws from them outside a sample (samples get their own generators)."""
     info = paddle.io.get_worker_info()
     base = info.seed if info is not None else 0
     # A scheduler signals the whole process group: the worker just ends (the trainer, in the main

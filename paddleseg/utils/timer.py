@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import time
+from typing import Iterator, List, TypeVar
+
+T = TypeVar("T")
 
 
 class TimeAverager:
@@ -38,6 +41,15 @@ class Stopwatch:
         now = time.perf_counter()
         elapsed, self._last = now - self._last, now
         return elapsed
+
+
+def timed(items: Iterator[T], costs: List[float]) -> Iterator[T]:
+    """Yields from ``items`` while appending the seconds spent waiting for each to ``costs``."""
+    while True:
+        start = time.perf_counter()
+        item = next(items)
+        costs.append(time.perf_counter() - start)
+        yield item
 
 
 def format_eta(seconds: float) -> str:
