@@ -41,9 +41,9 @@ class BNNet(nn.Layer):
         return [self.conv2(nn.functional.relu(self.bn(self.conv1(x))))]
 
 
-def _trainer(save_dir, model=None, optimizer=None, **kwargs):
-    paddle.seed(0)
-    model = model or TinyNet()
+def _trainer(save_dir, model=TinyNet, optimizer=None, **kwargs):
+    paddle.seed(0)      # before building the model: its initial weights decide when BNNet overflows
+    model = model()
     opt = optimizer(model) if optimizer else paddle.optimizer.SGD(learning_rate=0.1, parameters=model.parameters())
     kwargs.setdefault("iters", 4)
     kwargs.setdefault("save_interval", 2)
@@ -71,7 +71,7 @@ def _iter_dirs(save_dir):
 @pytest.mark.timeout(120)
 def test_huge_lr_stops_before_a_nonfinite_checkpoint_and_pruning_keeps_the_last_good_one(tmp_path, capsys):
     # lr 1e10: the loss stays finite every step, bn._variance becomes Inf at iteration 3.
-    trainer = _trainer(tmp_path, model=BNNet(), optimizer=_momentum(1e10), iters=8, save_interval=1,
+    trainer = _trainer(tmp_path, model=BNNet, optimizer=_momentum(1e10), iters=8, save_interval=1,
                        keep_checkpoint_max=1)
     with pytest.raises(SystemExit) as exit_info:
         run_cli(lambda argv: trainer.run(), [])
@@ -190,7 +190,7 @@ def test_resume_after_the_model_changed_says_which_parameters_differ(tmp_path):
     _trainer(tmp_path, optimizer=_momentum()).run()
     with pytest.raises(CheckpointError, match=r"does not fit the WideNet.*conv1\.weight checkpoint \[8, 3, 3, 3\] "
                                               r"vs model \[16, 3, 3, 3\]"):
-        _trainer(tmp_path, model=WideNet(), optimizer=_momentum(), iters=6, resume_model="auto").run()
+        _trainer(tmp_path, model=WideNet, optimizer=_momentum(), iters=6, resume_model="auto").run()
 
 
 # ---------------------------------------------------------------- 7. signals
