@@ -23,6 +23,17 @@ def test_equals_paddles_adaptive_pooling_at_odd_sizes(h, w):
                                    F.adaptive_avg_pool2d(x, bins).numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_gradient_equals_paddles():
+    x = paddle.randn([1, 2, 17, 33])
+    grads = []
+    for pool in (adaptive_avg_pool2d, F.adaptive_avg_pool2d):
+        leaf = x.clone()
+        leaf.stop_gradient = False
+        (pool(leaf, 6) * paddle.arange(72, dtype="float32").reshape([1, 2, 6, 6])).sum().backward()
+        grads.append(leaf.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
+
 def test_matrix_rows_follow_paddles_bin_rule():
     # 7 rows, 3 cells: cell i averages rows floor(7i/3) .. ceil(7(i+1)/3) - 1 -> 0-2, 2-4, 4-6.
     want = np.zeros((3, 7), "float32")
@@ -37,13 +48,13 @@ def test_dynamic_shape_conversion_is_exact_at_every_size():
     class Pool(paddle.nn.Layer):
         def forward(self, x):
             return [adaptive_avg_pool2d(x, b) for b in BINS]
-    static = paddle.jit.to_static(Pool(), input_spec=[InputSpec([None, 3, None, None], "float32", "x")],
-                                  full_graph=True)
+    spec = [InputSpec([None, 3, None, None], "float32", "x")]
+    static = paddle.jit.to_static(Pool(), input_spec=spec, full_graph=True)
     for shape in ([1, 3, 7, 13], [2, 3, 17, 33], [1, 3, 2, 5]):
         x = paddle.randn(shape)
         for got, bins in zip(static(x), BINS):
-            np.testing.assert_allclose(got.numpy(), F.adaptive_avg_pool2d(x, bins).numpy(), rtol=1e-5,
-                                       atol=1e-6)
+            want = F.adaptive_avg_pool2d(x, bins).numpy()
+            np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
 
 
 def test_invalid_output_size_is_named():
@@ -60,6 +71,7 @@ def test_pyramid_pooling_output_and_parameters_unchanged():
     with paddle.no_grad():
         old = x + sum(F.interpolate(F.adaptive_avg_pool2d(x, b), size=[17, 33], mode="bilinear",
                                     align_corners=False) for b in (1, 2, 3, 6))
-        np.testing.assert_allclose(layer(x).numpy(), layer.project(old).numpy(), rtol=1e-5, atol=1e-5)
+        want = layer.project(old).numpy()
+        np.testing.assert_allclose(layer(x).numpy(), want, rtol=1e-5, atol=1e-5)
     # Same state_dict keys as before: only the 1x1 projection is learned (checkpoints still load).
     assert list(layer.state_dict()) == ["project." + k for k in layer.project.state_dict()]

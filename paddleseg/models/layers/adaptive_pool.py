@@ -35,13 +35,20 @@ def _pool_matrix(cell, index, length, bins: int, dtype):
 
 @functools.lru_cache(maxsize=128)
 def _constant_pool_matrix(length: int, bins: int) -> np.ndarray:
-    # Cached: dygraph calls this every forward; building it from tensor ops costs ~10 tiny ops.
-    return _pool_matrix(np.arange(bins)[:, None], np.arange(length)[None, :], length, bins, "float32")
+    cell, index = np.arange(bins)[:, None], np.arange(length)[None, :]
+    return _pool_matrix(cell, index, length, bins, "float32")
 
 
-@paddle.jit.not_to_static   # plain Python at trace time: a known size becomes a constant in the graph
+@functools.lru_cache(maxsize=128)
+def _dygraph_pool_matrix(length: int, bins: int, dtype, device: str) -> paddle.Tensor:
+    # Cached per size, dtype and device: dygraph calls this every forward, and building the matrix
+    # anew costs ~10 tiny ops (or a host-to-device copy, which can stall a GPU stream).
+    return paddle.to_tensor(_constant_pool_matrix(length, bins), dtype=dtype)
+
+
+@paddle.jit.not_to_static   # plain Python at trace time: a known size becomes a graph constant
 def adaptive_pool_matrix(length: Length, bins: int, dtype=paddle.float32) -> paddle.Tensor:
-    """The ``bins x length`` matrix whose product with a length-long axis average-pools it adaptively.
+    """The ``bins x length`` matrix that average-pools a length-long axis adaptively (``P @ x``).
 
     Args:
         length: size of the pooled axis: a Python int, or an integer tensor element of
@@ -50,6 +57,9 @@ def adaptive_pool_matrix(length: Length, bins: int, dtype=paddle.float32) -> pad
         dtype: floating dtype of the matrix.
     """
     if isinstance(length, (int, np.integer)):    # not a Tensor check: static graphs hold pir.Value
+        if paddle.in_dynamic_mode():
+            return _dygraph_pool_matrix(int(length), int(bins), dtype, paddle.get_device())
+        # tracing a fixed-shape export: a constant in the graph
         return paddle.to_tensor(_constant_pool_matrix(int(length), int(bins)), dtype=dtype)
     length = length.astype("int64").reshape([])
     cell = paddle.arange(bins, dtype="int64").unsqueeze(1)

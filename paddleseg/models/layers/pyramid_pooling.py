@@ -36,6 +36,6 @@ class SumPyramidPooling(nn.Layer):
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         size = spatial_size(x)
         # adaptive_avg_pool2d as matmuls, not F.adaptive_avg_pool2d: exact in ONNX at any size
-        pooled = [F.interpolate(adaptive_avg_pool2d(x, b), size=size, mode="bilinear", align_corners=False)
-                  for b in self.bins]
+        pooled = [F.interpolate(adaptive_avg_pool2d(x, b), size=size, mode="bilinear",
+                                align_corners=False) for b in self.bins]
         return self.project(paddle.add_n([x] + pooled))
