@@ -6,13 +6,16 @@
 
 paddle2onnx 2.1 facts handled here: it is run with ``--optimize_tool None`` (its default optimiser
 tries to pip-install packages at run time), in a subprocess (adaptive pooling to sizes > 1 on a
-dynamic input shape aborts the converter with SIGABRT). Models with such pooling (ICNet's pyramid
-pooling; global 1x1 pooling is fine) need a fixed ``--input_shape`` at export; this tool reads the
-graph's pool ops (``has_adaptive_pooling``) and says so instead of crashing. ONNX has no adaptive
-pooling: the converter writes fixed AveragePool windows, exact only when the pooled map's size is a
-multiple of every bin -- for ICNet (bins 1, 2, 3, 6 on the 1/32 map) heights and widths that are
-multiples of 192, e.g. ``--input_shape 1 3 960 1920``; the check below catches other sizes. After conversion the
-ONNX model runs in onnxruntime on a random input and is compared with Paddle Inference.
+dynamic input shape aborts the converter with SIGABRT). ONNX has no adaptive pooling: on a fixed
+shape the converter writes fixed AveragePool windows, which disagree with Paddle where the bins do
+not divide the map (measured: 16x32 or 5x9 pooled to 3x3). Our models do not use that op: ICNet's
+pyramid pooling is ``paddleseg.models.layers.adaptive_avg_pool2d`` (two matmuls with pooling
+matrices built from the shape), which converts exactly at any size, dynamic shapes included. A
+graph that still pools adaptively to sizes > 1 (a custom model calling ``F.adaptive_avg_pool2d``)
+is refused on a dynamic shape before the converter crashes (``has_adaptive_pooling`` reads the
+graph's pool ops); on a fixed shape it is converted and the check below catches a wrong result.
+After conversion the ONNX model runs in onnxruntime on a random input and is compared with Paddle
+Inference.
 """
 from __future__ import annotations
 
@@ -98,13 +101,14 @@ def _pool_output_size(op, attrs: dict, producers: dict):
 def has_adaptive_pooling(model_file: str) -> bool:
     """True when the saved PIR graph (``model.json``) pools adaptively to an output size other than 1x1.
 
-    That is what paddle2onnx 2.1 cannot convert on a dynamic input shape (ICNet's pyramid pooling,
-    bins 2, 3, 6: the converter aborts). It reads the ops' attributes, not the text: every ``pool2d``
-    op carries an ``adaptive`` attribute, false for ordinary pooling (ResNet's stem max pool),
-    and adaptive pooling to 1x1 -- or ``global_pooling`` -- becomes a GlobalAveragePool/MaxPool that
-    converts fine. An output size that cannot be read, or that keeps a dimension (-1, as in
-    ``adaptive_avg_pool2d(x, [None, 2])``), counts as > 1. A file that is not PIR json (a legacy
-    protobuf ``model.pdmodel``) is not inspected: False, the converter is tried and a crash reported.
+    That is what paddle2onnx 2.1 cannot convert on a dynamic input shape (the converter aborts;
+    ``paddleseg.models.layers.adaptive_avg_pool2d`` is the exportable form, which ICNet uses).
+    It reads the ops' attributes, not the text: every ``pool2d`` op carries an ``adaptive``
+    attribute, false for ordinary pooling (ResNet's stem max pool), and adaptive pooling to 1x1 --
+    or ``global_pooling`` -- becomes a GlobalAveragePool/MaxPool that converts fine. An output
+    size that cannot be read, or that keeps a dimension (-1, as in ``adaptive_avg_pool2d(x,
+    [None, 2])``), counts as > 1. A file that is not PIR json (a legacy protobuf
+    ``model.pdmodel``) is not inspected: False, the converter is tried and a crash reported.
     """
     with open(model_file, "rb") as f:
         raw = f.read()
@@ -189,9 +193,12 @@ def main(argv=None) -> str:
     shape = list(deploy.input_shape or [-1, 3, -1, -1])
     # Checked before looking for the converter: the model, not the installation, is what is wrong.
     if any(v == -1 for v in shape[2:]) and has_adaptive_pooling(deploy.model_file):
-        raise UsageError("this model uses adaptive pooling to sizes > 1 (pyramid pooling, as in ICNet), which "
-                         "paddle2onnx 2.1 cannot convert with a dynamic input size (the converter aborts). Export "
-                         "again with a fixed size, e.g. python export.py ... --input_shape 1 3 1024 2048")
+        raise UsageError("this model uses adaptive pooling to sizes > 1 (F.adaptive_avg_pool2d or "
+                         "F.adaptive_max_pool2d), which paddle2onnx 2.1 cannot convert with a "
+                         "dynamic input size (the converter aborts). Use "
+                         "paddleseg.models.layers.adaptive_avg_pool2d in the model (exact in ONNX "
+                         "at any size, as ICNet's pyramid pooling does), or export again with a "
+                         "fixed size, e.g. python export.py ... --input_shape 1 3 1024 2048")
     _convert(deploy, args.out, args.opset_version)
     print(f"Wrote {args.out}")
     if not args.skip_check:

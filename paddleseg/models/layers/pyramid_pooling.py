@@ -7,6 +7,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from .adaptive_pool import adaptive_avg_pool2d
 from .sizes import spatial_size
 from .conv_bn import ConvBNReLU
 
@@ -34,6 +35,7 @@ class SumPyramidPooling(nn.Layer):
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         size = spatial_size(x)
-        pooled = [F.interpolate(F.adaptive_avg_pool2d(x, b), size=size, mode="bilinear", align_corners=False)
-                  for b in self.bins]
+        # adaptive_avg_pool2d as matmuls, not F.adaptive_avg_pool2d: exact in ONNX at any size
+        pooled = [F.interpolate(adaptive_avg_pool2d(x, b), size=size, mode="bilinear",
+                                align_corners=False) for b in self.bins]
         return self.project(paddle.add_n([x] + pooled))
