@@ -222,8 +222,9 @@ def test_export_onnx_refuses_only_pyramid_pooling_on_dynamic_shapes(exported, tm
         calls.append(cmd)
         open(cmd[cmd.index("--save_file") + 1], "wb").close()
         return subprocess.CompletedProcess(cmd, 0, "", "")
-    monkeypatch.setattr(export_onnx_cli.shutil, "which", lambda _: sys.executable)
-    monkeypatch.setattr(export_onnx_cli.subprocess, "run", fake_run)
+    from paddleseg.deploy import onnx_convert
+    monkeypatch.setattr(onnx_convert.shutil, "which", lambda _: sys.executable)
+    monkeypatch.setattr(onnx_convert.subprocess, "run", fake_run)
     argv = ["--deploy_config", out["deploy_yaml"], "--save_file", str(tmp_path / "m.onnx"), "--skip_check"]
     if name == "icnet":
         with pytest.raises(UsageError, match="pyramid pooling.*--input_shape"):
@@ -232,6 +233,8 @@ def test_export_onnx_refuses_only_pyramid_pooling_on_dynamic_shapes(exported, tm
     else:
         assert export_onnx_cli.main(argv) == str(tmp_path / "m.onnx")
         assert len(calls) == 1 and calls[0][calls[0].index("--model_filename") + 1] == "model.json"
+        # recorded in deploy.yaml for tools/infer.py --backend onnxruntime|openvino
+        assert DeployConfig(out["deploy_yaml"]).onnx_file == str(tmp_path / "m.onnx")
 
 
 @NEEDS_ONNX

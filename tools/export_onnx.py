@@ -19,9 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
-import sys
 from typing import TYPE_CHECKING, List
 
 from paddleseg.utils.cli import HelpFormatter, add_debug_arg, add_out_arg, run_cli
@@ -144,17 +141,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def _convert(deploy: DeployConfig, out: str, opset_version: int) -> None:
     """Run paddle2onnx on the exported model into ``out``."""
-    converter = shutil.which("paddle2onnx") or os.path.join(os.path.dirname(sys.executable), "paddle2onnx")
-    if not os.path.isfile(converter):
-        raise UserError("paddle2onnx is not installed: pip install paddle2onnx onnxruntime "
-                        "(or pip install -e \".[onnx]\")")
-    cmd = [converter, "--model_dir", os.path.dirname(deploy.model_file),
-           "--model_filename", os.path.basename(deploy.model_file),
-           "--params_filename", os.path.basename(deploy.params_file), "--save_file", out,
-           "--opset_version", str(opset_version), "--optimize_tool", "None"]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode != 0 or not os.path.isfile(out):
-        raise UserError(f"paddle2onnx failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-3000:]}")
+    from paddleseg.deploy.onnx_convert import convert_to_onnx
+    convert_to_onnx(deploy.model_file, deploy.params_file, out, opset_version)
 
 
 def _check_against_paddle(deploy: DeployConfig, out: str, shape: List[int]) -> None:
@@ -183,7 +171,7 @@ def _check_against_paddle(deploy: DeployConfig, out: str, shape: List[int]) -> N
 
 def main(argv=None) -> str:
     args = parse_args(argv)
-    from paddleseg.deploy.deploy_config import DeployConfig
+    from paddleseg.deploy.deploy_config import DeployConfig, record_onnx
 
     deploy = DeployConfig(args.config)
     shape = list(deploy.input_shape or [-1, 3, -1, -1])
@@ -196,6 +184,8 @@ def main(argv=None) -> str:
     print(f"Wrote {args.out}")
     if not args.skip_check:
         _check_against_paddle(deploy, args.out, shape)
+    record_onnx(args.config, args.out)   # tools/infer.py --backend onnxruntime|openvino finds it there
+    print(f"Recorded it in {args.config} (Deploy.onnx)")
     return args.out
 
 

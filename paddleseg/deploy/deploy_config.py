@@ -40,6 +40,20 @@ def write_deploy_yaml(save_dir: str, model_file: str, params_file: str, transfor
     return path
 
 
+def record_onnx(deploy_yaml: str, onnx_file: str) -> None:
+    """Records the ONNX conversion of the model as ``Deploy.onnx`` in ``deploy_yaml``.
+
+    Stored relative to the file when it lies in the same folder tree, else absolute. export.py
+    rewrites deploy.yaml without the key, so a re-exported model never points to a stale ONNX file.
+    """
+    data = load_yaml_file(deploy_yaml)
+    base = os.path.dirname(os.path.abspath(deploy_yaml))
+    rel = os.path.relpath(os.path.abspath(onnx_file), base)
+    data["Deploy"]["onnx"] = os.path.abspath(onnx_file) if rel.startswith("..") else rel
+    with atomic_output(deploy_yaml, "w") as f:
+        yaml.safe_dump(data, f, sort_keys=False)
+
+
 class DeployConfig:
     """A parsed ``deploy.yaml`` (ours or PaddleSeg's) with absolute model paths and built transforms."""
 
@@ -65,6 +79,8 @@ class DeployConfig:
         self.input_shape = self.dic.get("input_shape")
         self.palette = self.dic.get("palette")
         self.class_names = self.dic.get("class_names")
+        # Deploy.onnx: written by tools/export_onnx.py (record_onnx); checked by the backend needing it.
+        self.onnx_file = os.path.join(base, str(self.dic["onnx"])) if self.dic.get("onnx") else None
 
     def build_transforms(self) -> List[Any]:
         """The val transforms, built and argument-checked by the config builder (errors name this file)."""

@@ -1,0 +1,31 @@
+"""Exported Paddle model -> ONNX with paddle2onnx (tools/export_onnx.py and the ONNX engines of val.py).
+
+paddle2onnx 2.1 facts handled here: it runs with ``--optimize_tool None`` (its default optimiser
+tries to pip-install packages at run time) and in a subprocess (adaptive pooling to sizes > 1 on a
+dynamic input shape aborts the converter with SIGABRT, which must not take the caller down).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from ..utils.errors import UserError
+
+PADDLE2ONNX_HINT = 'pip install paddle2onnx onnxruntime (or pip install -e ".[onnx]")'
+
+
+def convert_to_onnx(model_file: str, params_file: str, out: str, opset_version: int = 11) -> str:
+    """Runs paddle2onnx on the static model (``model.json`` + ``model.pdiparams``) into ``out``."""
+    converter = shutil.which("paddle2onnx") or os.path.join(os.path.dirname(sys.executable), "paddle2onnx")
+    if not os.path.isfile(converter):
+        raise UserError(f"paddle2onnx is not installed: {PADDLE2ONNX_HINT}")
+    cmd = [converter, "--model_dir", os.path.dirname(model_file),
+           "--model_filename", os.path.basename(model_file),
+           "--params_filename", os.path.basename(params_file), "--save_file", out,
+           "--opset_version", str(opset_version), "--optimize_tool", "None"]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0 or not os.path.isfile(out):
+        raise UserError(f"paddle2onnx failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-3000:]}")
+    return out
