@@ -13,6 +13,7 @@ import sys
 
 from ..utils.errors import UserError
 
+CONVERT_TIMEOUT_S = 1800   # ENCNet-R101 at 1024x2048 converts in minutes on 2 cores; a hang never ends
 PADDLE2ONNX_HINT = 'pip install paddle2onnx onnxruntime (or pip install -e ".[onnx]")'
 
 
@@ -25,7 +26,10 @@ def convert_to_onnx(model_file: str, params_file: str, out: str, opset_version: 
            "--model_filename", os.path.basename(model_file),
            "--params_filename", os.path.basename(params_file), "--save_file", out,
            "--opset_version", str(opset_version), "--optimize_tool", "None"]
-    run = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=CONVERT_TIMEOUT_S)
+    except subprocess.TimeoutExpired as err:
+        raise UserError(f"paddle2onnx did not finish converting {model_file} in {CONVERT_TIMEOUT_S} s") from err
     if run.returncode != 0 or not os.path.isfile(out):
         raise UserError(f"paddle2onnx failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-3000:]}")
     return out

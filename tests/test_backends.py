@@ -1,0 +1,171 @@
+"""Inference backends (paddleseg/deploy/backends.py): tools/infer.py --backend / --precision and
+val.py --engine onnxruntime|openvino give Paddle's masks; bf16 agrees; every refusal is one line.
+
+The runtimes are optional extras: tests needing one skip (pytest.importorskip) when it is missing.
+"""
+import importlib.util
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+import export as export_cli
+from paddleseg.deploy import backends
+from paddleseg.deploy.deploy_config import DeployConfig, record_onnx
+from paddleseg.utils.errors import CheckpointError, UsageError, UserError
+from tools import infer as infer_cli
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthetic.yml")
+HAS_BF16 = backends.cpu_has_bf16()
+NEEDS_BF16 = pytest.mark.skipif(not HAS_BF16, reason="the CPU has no native bf16 (avx512_bf16 / amx_bf16)")
+
+
+def _needs(*modules):
+    for module in modules:
+        pytest.importorskip(module, reason=f"optional extra: {backends.INSTALL_HINTS.get(module, module)}")
+
+
+@pytest.fixture(scope="module")
+def deployed(encnet_checkpoint, tmp_path_factory):
+    """The 2-iteration quickstart ENCNet exported (argmax, dynamic shapes); ONNX recorded when paddle2onnx
+    is installed (its conversion check skipped: the tests below compare masks)."""
+    root = tmp_path_factory.mktemp("deployed")
+    model_path = os.path.join(encnet_checkpoint, "iter_2", "model.pdparams")
+    out = export_cli.main(["--config", QUICKSTART, "--model_path", model_path, "--save_dir", str(root / "export"),
+                           "--skip_verify", "--num_threads", "1"])
+    if importlib.util.find_spec("paddle2onnx") is not None:
+        from tools import export_onnx
+        export_onnx.main(["--config", out["deploy_yaml"], "--save_file", str(root / "export" / "model.onnx"),
+                          "--skip_check"])
+    return out["deploy_yaml"], model_path
+
+
+def _masks(deploy_yaml, images, save_dir, *flags):
+    """tools/infer.py's label masks (file name -> array) with ``flags``."""
+    written = infer_cli.main(["--config", deploy_yaml, "--image_path", images, "--save_dir", str(save_dir),
+                              "--num_threads", "1", "--device", "cpu", *flags])["written"]
+    assert written
+    return {os.path.basename(p): cv2.imread(p, cv2.IMREAD_UNCHANGED) for p in written}
+
+
+@pytest.fixture(scope="module")
+def paddle_masks(deployed, synthetic_cityscapes, tmp_path_factory):
+    images = os.path.join(synthetic_cityscapes, "leftImg8bit", "val")
+    return images, _masks(deployed[0], images, tmp_path_factory.mktemp("paddle_fp32"))
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_fp32_backends_write_paddles_masks(backend, deployed, paddle_masks, tmp_path):
+    _needs("paddle2onnx", backend)
+    images, want = paddle_masks
+    got = _masks(deployed[0], images, tmp_path, "--backend", backend, "--benchmark", "--repeats", "2",
+                 "--out", str(tmp_path / "bench.json"))
+    assert sorted(got) == sorted(want)
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name])
+    import json
+    with open(tmp_path / "bench.json") as f:
+        bench = json.load(f)
+    assert bench["backend"] == backend and len(bench["inference_s"]) == 2    # the same percentiles
+
+
+@NEEDS_BF16
+@pytest.mark.parametrize("backend", ["paddle", "openvino"])
+def test_bf16_agrees_with_fp32(backend, deployed, paddle_masks, tmp_path):
+    if backend != "paddle":
+        _needs("paddle2onnx", backend)
+    images, want = paddle_masks
+    got = _masks(deployed[0], images, tmp_path, "--backend", backend, "--precision", "bf16")
+    agree = np.mean([np.mean(got[name] == want[name]) for name in want])
+    assert agree >= 0.99, f"{backend} bf16 agrees with Paddle fp32 on {agree:.2%} of the pixels"
+
+
+@pytest.mark.timeout(300)
+def test_val_engine_measures_the_deployed_model(encnet_checkpoint, synthetic_cityscapes, tmp_path):
+    """val.py --engine openvino (bf16 where the CPU has it): one ONNX conversion keeps this short; the
+    fp32 masks of every backend equal Paddle's in test_fp32_backends_write_paddles_masks."""
+    _needs("paddle2onnx", "openvino")
+    import val as val_cli
+    model_path = os.path.join(encnet_checkpoint, "iter_2", "model.pdparams")
+    common = ["--config", QUICKSTART, "--model_path", model_path, "--num_threads", "1", "--opts",
+              f"val_dataset.dataset_root={synthetic_cityscapes}", f"train_dataset.dataset_root={synthetic_cityscapes}"]
+    dygraph = val_cli.main(["--save_metrics", str(tmp_path / "a.json"), *common])
+    precision = "bf16" if HAS_BF16 else "fp32"
+    deployed = val_cli.main(["--save_metrics", str(tmp_path / "b.json"), "--engine", "openvino", "--precision",
+                             precision, *common])
+    moved = np.abs(np.asarray(deployed["confusion_matrix"]) - np.asarray(dygraph["confusion_matrix"])).sum() / 2
+    assert moved <= (0.01 if HAS_BF16 else 1e-3) * dygraph["num_pixels"]
+    assert abs(deployed["mIoU"] - dygraph["mIoU"]) <= 0.01        # within 1.0 point
+
+
+@pytest.mark.parametrize("backend,precision,cpu_bf16,pattern", [
+    ("onnxruntime", "bf16", True, "ONNX Runtime's CPU provider has no bf16 kernels: use --backend openvino"),
+    ("openvino", "bf16", False, r"needs a CPU with native bf16 \(avx512_bf16 or amx_bf16 .*use fp32"),
+    ("paddle", "bf16", False, "needs a CPU with native bf16"),
+    ("openvino", "fp16", True, "fp16 is a GPU option of the paddle backend"),
+])
+def test_precision_refusals(backend, precision, cpu_bf16, pattern, monkeypatch):
+    monkeypatch.setattr(backends, "cpu_has_bf16", lambda: cpu_bf16)
+    with pytest.raises(UsageError, match=pattern):
+        backends.check_precision(backend, precision)
+    backends.check_precision(backend, "fp32")
+    with pytest.raises(UsageError, match="bf16 is a CPU option"):
+        backends.check_precision("paddle", "bf16", "gpu")
+
+
+def test_cpu_bf16_flags_are_read_from_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_vnni\n")
+    assert backends.cpu_has_bf16(str(info)) is False
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n")
+    assert backends.cpu_has_bf16(str(info)) is True
+    assert backends.cpu_has_bf16(str(tmp_path / "missing")) is False
+
+
+def test_onnx_backend_without_a_recorded_onnx_names_the_command(deployed):
+    text = open(deployed[0]).read()
+    # the same model without Deploy.onnx: files are found relative to the yaml's folder
+    export_dir = os.path.dirname(deployed[0])
+    plain = os.path.join(export_dir, "plain_deploy.yaml")
+    with open(plain, "w") as f:
+        f.write("\n".join(line for line in text.splitlines() if not line.strip().startswith("onnx:")) + "\n")
+    with pytest.raises(UserError, match=r"records no ONNX model \(Deploy.onnx\).*python tools/export_onnx.py "
+                                        r"--config .*plain_deploy.yaml --save_file"):
+        backends.backend_for_deploy("openvino", DeployConfig(plain), 1)
+    record_onnx(plain, os.path.join(export_dir, "gone.onnx"))
+    assert DeployConfig(plain).dic["onnx"] == "gone.onnx"       # relative to the yaml
+    with pytest.raises(UserError, match=r"Deploy.onnx points to .*gone.onnx, which does not exist; make it again"):
+        backends.backend_for_deploy("onnxruntime", DeployConfig(plain), 1)
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_a_corrupt_onnx_file_is_one_line(backend, deployed, tmp_path):
+    _needs(backend)
+    bad = os.path.join(os.path.dirname(deployed[0]), f"bad_{backend}.onnx")
+    open(bad, "wb").close()
+    with pytest.raises(CheckpointError, match=r"cannot load the ONNX model .*bad_.*\.onnx: .*tools/export_onnx.py"):
+        backends.open_backend(backend, 1, onnx_file=bad)
+
+
+def test_a_missing_runtime_is_a_pip_hint(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "openvino", None)        # import openvino -> ImportError
+    with pytest.raises(UserError, match=r'^openvino is not installed: pip install openvino \(or pip install -e '
+                                        r'"\.\[openvino\]"\)$'):
+        backends.open_backend("openvino", 1, onnx_file="m.onnx")
+
+
+def test_onnx_backends_refuse_another_shape_than_exported():
+    backend = backends.Backend(1, "fp32")
+    backend.fixed_shape = [1, 3, 192, 384]
+    with pytest.raises(UsageError, match=r"exported for inputs \[1, 3, 192, 384\].*this batch is \[1, 3, 64, 64\]"):
+        backend(np.zeros((1, 3, 64, 64), "float32"))
+
+
+def test_dygraph_engine_refuses_another_precision():
+    import paddle
+    from paddleseg.deploy.engine import forward_engine
+    with pytest.raises(UsageError, match="--precision bf16 needs --engine paddle, onnxruntime or openvino"):
+        forward_engine(paddle.nn.Conv2D(3, 2, 1), "dygraph", 1, "bf16")
