@@ -8,8 +8,11 @@ Each model is built from its config (pretrained weights off: they do not change 
 exported with export.py's code (output op argmax, the input shape fixed: paddle2onnx converts
 ICNet's pyramid pooling only then) and converted to ONNX (paddle2onnx, as tools/export_onnx.py).
 Every available backend x precision of paddleseg/deploy/backends.py is loaded -- Paddle Inference
-(oneDNN) fp32 / bf16, ONNX Runtime fp32, OpenVINO fp32 / bf16; bf16 only on CPUs with native bf16,
-a missing runtime is skipped with its pip hint -- and, with --dygraph, the dygraph model. After
+(oneDNN) fp32 / bf16, ONNX Runtime fp32, OpenVINO fp32 / bf16 / int8 (NNCF post-training
+quantization calibrated on a few random inputs: the speed is real, the agreement column is not an
+accuracy figure for int8 -- val.py --engine openvino --precision int8 measures that); bf16 only on
+CPUs with native bf16, a missing runtime is skipped with its pip hint -- and, with --dygraph, the
+dygraph model. After
 warm-up the timed runs are interleaved (one run of each, --repeats times), so a busy machine slows
 all of them alike and the ratios hold. Reported: latency p50 / p90, fps, GFLOP/s achieved (2 x MACs
 of the forward pass / p50), speed-up against Paddle Inference fp32 and the share of pixels whose
@@ -29,7 +32,8 @@ from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, ru
 from model_speed import DEFAULT_MODELS, REPO, build_model  # the sibling script (run as python benchmarks/deploy_speed.py)
 
 COMBOS = [("paddle", "fp32"), ("paddle", "bf16"), ("onnxruntime", "fp32"), ("openvino", "fp32"),
-          ("openvino", "bf16")]
+          ("openvino", "bf16"), ("openvino", "int8")]
+CALIBRATION_INPUTS = 4   # int8: random calibration inputs (the speed does not depend on the ranges)
 
 
 def _load_runners(model, files: Dict[str, str], args: argparse.Namespace) -> Dict[str, Callable]:
@@ -48,7 +52,7 @@ def _load_runners(model, files: Dict[str, str], args: argparse.Namespace) -> Dic
         try:
             runners[f"{backend} {precision}"] = open_backend(
                 backend, args.num_threads, precision, model_file=files["model"], params_file=files["params"],
-                onnx_file=files.get("onnx"))
+                onnx_file=files.get("int8" if precision == "int8" else "onnx"))
         except UserError as err:   # no bf16 on this CPU, a runtime not installed: say so, measure the rest
             print(f"skipped {backend} {precision}: {err}", flush=True)
     return runners
@@ -86,8 +90,12 @@ def measure(name: str, config: str, args: argparse.Namespace) -> List[Dict[str, 
         files = export_static(model, tmp, "argmax", args.input_shape)
         try:
             files["onnx"] = convert_to_onnx(files["model"], files["params"], os.path.join(tmp, "model.onnx"))
-        except UserError as err:   # paddle2onnx missing or failing: measure the rest
-            print(f"{name}: no ONNX conversion ({str(err).splitlines()[0]}); ONNX backends skipped", flush=True)
+            from paddleseg.deploy.quantize import quantize_int8
+            calibration = np.random.RandomState(1).standard_normal([CALIBRATION_INPUTS, *args.input_shape[1:]])
+            files["int8"] = quantize_int8(files["onnx"], calibration.astype("float32"),
+                                          os.path.join(tmp, "model_int8.xml"))
+        except UserError as err:   # paddle2onnx / nncf missing or failing: measure the rest
+            print(f"{name}: {str(err).splitlines()[0]}; the backends needing it are skipped", flush=True)
         runners = _load_runners(model, files, args)
         outputs, times = _time_interleaved(runners, x, args.warmup, args.repeats)
     reference = outputs.get("paddle fp32")

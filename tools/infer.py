@@ -1,12 +1,13 @@
 """Run an exported model with Paddle Inference, ONNX Runtime or OpenVINO.
 
     python tools/infer.py --config out/export/deploy.yaml --image_path IMG_OR_DIR_OR_LIST --save_dir out/pred
-        [--backend paddle|onnxruntime|openvino] [--precision fp32|bf16|fp16] [--device cpu|gpu] [--use_trt]
+        [--backend paddle|onnxruntime|openvino] [--precision fp32|bf16|int8|fp16] [--device cpu|gpu] [--use_trt]
         [--batch_size N] [--num_threads N] [--benchmark]
 
 --backend onnxruntime / openvino run the ONNX file recorded in deploy.yaml (tools/export_onnx.py makes
 it); every backend gets the same pre- and post-processing (paddleseg/deploy/backends.py). --precision
-bf16: Paddle Inference (oneDNN) or OpenVINO on a CPU with native bf16; fp16: Paddle Inference on GPU.
+bf16: Paddle Inference (oneDNN) or OpenVINO on a CPU with native bf16; int8: OpenVINO on the model
+tools/quantize.py wrote (``Deploy.int8``); fp16: Paddle Inference on GPU.
 
 Writes, like tools/predict.py and with its names (the image's path relative to the folder or to the
 list's common parent folder; see tools/predict.py), ``label_prediction/`` (class ids),
@@ -36,9 +37,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--backend", default="paddle", choices=["paddle", "onnxruntime", "openvino"],
                    help="runtime: Paddle Inference (default), or ONNX Runtime / OpenVINO on the ONNX file "
                         "recorded in deploy.yaml (CPU)")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "fp16"],
                    help="fp32 (default); bf16: paddle or openvino on a CPU with avx512_bf16 / amx_bf16; "
-                        "fp16: paddle on GPU")
+                        "int8: openvino on the model tools/quantize.py made; fp16: paddle on GPU")
     p.add_argument("--trt_shape_range", type=int, nargs=4, default=None, metavar=("MIN_H", "MIN_W", "MAX_H", "MAX_W"),
                    help="TensorRT dynamic-shape range (default: the first image's size)")
     p.add_argument("--batch_size", type=int, default=1, help="images of equal size run together (default: 1)")

@@ -8,8 +8,9 @@ model (``model.json`` + ``model.pdiparams``); ONNX Runtime and OpenVINO read its
 (tools/export_onnx.py writes it and records it in deploy.yaml as ``Deploy.onnx``).
 
 Precisions: fp32 everywhere; bf16 on CPUs with native bf16 (Paddle Inference through oneDNN's bf16
-switch, OpenVINO through its inference precision hint; ONNX Runtime's CPU provider has none); fp16 is
-Paddle Inference on GPU. Every refusal is a one-line UsageError saying what to use instead.
+switch, OpenVINO through its inference precision hint; ONNX Runtime's CPU provider has none); int8 is
+OpenVINO on the NNCF-quantized IR (paddleseg/deploy/quantize.py, recorded as ``Deploy.int8``); fp16
+is Paddle Inference on GPU. Every refusal is a one-line UsageError saying what to use instead.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ..utils import logger
 from ..utils.errors import CheckpointError, UsageError, UserError
 
 BACKENDS = ("paddle", "onnxruntime", "openvino")
-PRECISIONS = ("fp32", "fp16", "bf16")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 INSTALL_HINTS = {"onnxruntime": 'pip install onnxruntime (or pip install -e ".[onnx]")',
                  "openvino": 'pip install openvino (or pip install -e ".[openvino]")'}
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -53,6 +54,11 @@ def check_precision(backend: str, precision: str, device: str = "cpu") -> None:
             raise UsageError(f"--precision fp16 is a GPU option of the paddle backend; {backend} runs on the "
                              f"CPU here: use fp32, or bf16 with openvino")
         return   # Paddle Inference on CPU warns and runs fp32, as before
+    if precision == "int8":
+        if backend != "openvino" or device.startswith("gpu"):
+            raise UsageError("--precision int8 runs through OpenVINO on the CPU (an NNCF-quantized model): "
+                             "use --backend openvino")
+        return
     if precision != "bf16":
         raise UsageError(f"unknown precision {precision!r}: one of {', '.join(PRECISIONS)}")
     if device.startswith("gpu"):
@@ -139,7 +145,8 @@ class OnnxRuntimeBackend(Backend):
 
 
 class OpenVINOBackend(Backend):
-    """OpenVINO on the CPU; the precision is its INFERENCE_PRECISION_HINT."""
+    """OpenVINO on the CPU: an ONNX file, or for int8 the quantized IR (.xml) whose quantized ops run
+    int8; the precision of the other ops is INFERENCE_PRECISION_HINT (f32 unless bf16)."""
 
     name = "openvino"
 
@@ -173,7 +180,8 @@ def open_backend(name: str, threads: int, precision: str = "fp32", *, model_file
                  params_file: Optional[str] = None, onnx_file: Optional[str] = None,
                  device: str = "cpu", **predictor_kwargs) -> Backend:
     """Loads a backend by name: 'paddle' from ``model_file`` + ``params_file`` (``predictor_kwargs`` go
-    to create_predictor: use_onednn, use_trt, ...), the others from ``onnx_file``, on the CPU."""
+    to create_predictor: use_onednn, use_trt, ...), the others from ``onnx_file`` (for int8: the
+    quantized OpenVINO IR), on the CPU."""
     check_precision(name, precision, device)
     if name == "paddle":
         backend: Backend = PaddleBackend(model_file, params_file, threads, precision, device=device,
@@ -195,17 +203,27 @@ def backend_for_deploy(name: str, deploy, threads: int, precision: str = "fp32",
     if name in ("onnxruntime", "openvino"):
         if device.startswith("gpu"):
             raise UsageError(f"--backend {name} runs on the CPU here: use --device cpu (or --backend paddle on GPU)")
-        onnx_file = deploy.onnx_file
-        command = (f"python tools/export_onnx.py --config {deploy.path} --save_file "
-                   f"{os.path.join(os.path.dirname(deploy.path) or '.', 'model.onnx')}")
-        if onnx_file is None:
-            raise UserError(f"{deploy.path} records no ONNX model (Deploy.onnx), which --backend {name} runs; "
-                            f"make it with: {command}")
-        if not os.path.isfile(onnx_file):
-            raise UserError(f"{deploy.path}: Deploy.onnx points to {onnx_file}, which does not exist; make it "
-                            f"again with: {command}")
+        check_precision(name, precision)
+        onnx_file = derived_file(deploy, "int8" if precision == "int8" else "onnx", name)
     backend = open_backend(name, threads, precision, model_file=deploy.model_file, params_file=deploy.params_file,
                            onnx_file=onnx_file, device=device, **predictor_kwargs)
     if onnx_file:   # the ONNX runtimes reject other shapes with a long message of their own
         backend.fixed_shape = deploy.input_shape
     return backend
+
+
+def derived_file(deploy, key: str, backend: str) -> str:
+    """``Deploy.onnx`` / ``Deploy.int8`` of ``deploy``; missing -> one line with the command that makes it."""
+    folder = os.path.dirname(deploy.path) or "."
+    command = {"onnx": f"python tools/export_onnx.py --config {deploy.path} --save_file "
+                       f"{os.path.join(folder, 'model.onnx')}",
+               "int8": f"python tools/quantize.py --config {deploy.path} --calib_images IMAGE_DIR"}[key]
+    what = {"onnx": "ONNX model", "int8": "int8 model"}[key]
+    path = getattr(deploy, f"{key}_file")
+    if path is None:
+        raise UserError(f"{deploy.path} records no {what} (Deploy.{key}), which --backend {backend} runs; "
+                        f"make it with: {command}")
+    if not os.path.isfile(path):
+        raise UserError(f"{deploy.path}: Deploy.{key} points to {path}, which does not exist; make it "
+                        f"again with: {command}")
+    return path
