@@ -190,6 +190,15 @@ def test_a_missing_runtime_is_a_pip_hint(monkeypatch):
         backends.open_backend("openvino", 1, onnx_file="m.onnx")
 
 
+def test_a_missing_nncf_is_a_pip_hint(monkeypatch):
+    _needs("openvino")
+    import sys
+    from paddleseg.deploy.quantize import quantize_int8
+    monkeypatch.setitem(sys.modules, "nncf", None)
+    with pytest.raises(UserError, match=r'^nncf is not installed: pip install nncf \(or pip install -e "\.\[openvino\]"\)$'):
+        quantize_int8("m.onnx", [np.zeros((3, 8, 8), "float32")], "m.xml")
+
+
 def test_onnx_backends_refuse_another_shape_than_exported():
     backend = backends.Backend(1, "fp32")
     backend.fixed_shape = [1, 3, 192, 384]

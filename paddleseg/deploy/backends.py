@@ -26,7 +26,8 @@ from ..utils.errors import CheckpointError, UsageError, UserError
 BACKENDS = ("paddle", "onnxruntime", "openvino")
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 INSTALL_HINTS = {"onnxruntime": 'pip install onnxruntime (or pip install -e ".[onnx]")',
-                 "openvino": 'pip install openvino (or pip install -e ".[openvino]")'}
+                 "openvino": 'pip install openvino (or pip install -e ".[openvino]")',
+                 "nncf": 'pip install nncf (or pip install -e ".[openvino]")'}
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 

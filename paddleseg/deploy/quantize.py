@@ -17,8 +17,6 @@ import numpy as np
 from ..utils import logger
 from ..utils.errors import UsageError
 
-NNCF_HINT = 'pip install nncf openvino (or pip install -e ".[openvino]")'
-
 
 def quantize_int8(onnx_file: str, samples: Iterable[np.ndarray], out_xml: str) -> str:
     """Quantizes ``onnx_file`` with activation ranges calibrated on ``samples`` (C x H x W float32, the
