@@ -2,8 +2,10 @@
 
     pip install -e ".[openvino]"
     python tools/export_onnx.py --config out/export/deploy.yaml --save_file out/export/model.onnx
-    python tools/quantize.py --config out/export/deploy.yaml --calib_images data/cityscapes/leftImg8bit/val
-    python tools/infer.py --config out/export/deploy.yaml --image_path IMG --backend openvino --precision int8
+    python tools/quantize.py --config out/export/deploy.yaml \
+        --calib_images data/cityscapes/leftImg8bit/val
+    python tools/infer.py --config out/export/deploy.yaml --image_path IMG \
+        --backend openvino --precision int8
 
 Reads the ONNX conversion recorded in deploy.yaml (``Deploy.onnx``), calibrates activation ranges on
 --num_images images (a folder, an image or a .txt list; preprocessed with deploy.yaml's transforms,
@@ -23,11 +25,15 @@ from paddleseg.utils.errors import UsageError
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--config", "--deploy_config", dest="config", required=True,
-                   help="deploy.yaml written by export.py, with Deploy.onnx (tools/export_onnx.py) (required)")
-    p.add_argument("--calib_images", required=True, help="calibration images: a folder, an image or a .txt list")
-    p.add_argument("--num_images", type=int, default=32, help="images used for calibration (default: 32)")
+                   help="deploy.yaml written by export.py, with Deploy.onnx (tools/export_onnx.py) "
+                        "(required)")
+    p.add_argument("--calib_images", required=True,
+                   help="calibration images: a folder, an image or a .txt list (required)")
+    p.add_argument("--num_images", type=int, default=32,
+                   help="images used for calibration (default: 32)")
     p.add_argument("--out", default=None, metavar="PATH",
-                   help="the int8 OpenVINO IR to write, .xml (default: model_int8.xml beside deploy.yaml)")
+                   help="the int8 OpenVINO IR to write, .xml (default: model_int8.xml beside "
+                        "deploy.yaml)")
     add_debug_arg(p)
     return p.parse_args(argv)
 
@@ -52,7 +58,8 @@ def main(argv=None) -> str:
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.config)), "model_int8.xml")
     quantize_int8(onnx_file, samples, out)
     record_deploy_file(args.config, "int8", out)
-    print(f"Wrote {out} (calibrated on {len(samples)} image(s)) and recorded it in {args.config} (Deploy.int8)")
+    print(f"Wrote {out} (calibrated on {len(samples)} image(s)) and recorded it in {args.config} "
+          f"(Deploy.int8)")
     return out
 
 

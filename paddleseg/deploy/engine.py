@@ -22,7 +22,8 @@ from .backends import check_precision, open_backend
 from .exporter import export_static
 
 ENGINES = ("dygraph", "inference", "paddle", "onnxruntime", "openvino")
-CALIBRATION_IMAGES = 32   # int8: images whose activations set the ranges (NNCF's docs: hundreds; a few dozen do for CNNs)
+# int8: images whose activations set the quantization ranges (the first of the dataset given)
+CALIBRATION_IMAGES = 32
 
 
 class PredictorModel:
@@ -45,23 +46,28 @@ class PredictorModel:
                  use_onednn: bool = True, backend: str = "paddle", precision: str = "fp32",
                  calibration: Optional[Sequence[Any]] = None) -> None:
         from ..utils.errors import UsageError
-        check_precision(backend, precision, device if backend == "paddle" else "cpu")  # before the export
+        # refused before the (slow) export
+        check_precision(backend, precision, device if backend == "paddle" else "cpu")
         if precision == "int8" and not calibration:
-            raise UsageError("--precision int8 needs calibration images: val.py uses its val set; elsewhere "
-                             "quantize with tools/quantize.py and run tools/infer.py --backend openvino")
+            raise UsageError("--precision int8 needs calibration images: val.py uses its val set; "
+                             "elsewhere quantize with tools/quantize.py and run tools/infer.py "
+                             "--backend openvino")
         self._dir: Optional[str] = tempfile.mkdtemp(prefix="paddleseg_engine_")
         files = export_static(model, self._dir, "none")
         onnx_file = None
         if backend != "paddle":
             from .onnx_convert import convert_to_onnx
-            onnx_file = convert_to_onnx(files["model"], files["params"], os.path.join(self._dir, "model.onnx"))
+            onnx_file = convert_to_onnx(files["model"], files["params"],
+                                        os.path.join(self._dir, "model.onnx"))
         if precision == "int8":
             from .quantize import quantize_int8
-            samples = [calibration[i]["img"] for i in range(min(len(calibration), CALIBRATION_IMAGES))]
+            count = min(len(calibration), CALIBRATION_IMAGES)
+            samples = [calibration[i]["img"] for i in range(count)]
             onnx_file = quantize_int8(onnx_file, samples, os.path.join(self._dir, "model_int8.xml"))
         self.backend = open_backend(backend, cpu_threads, precision, model_file=files["model"],
                                     params_file=files["params"], onnx_file=onnx_file,
-                                    device=device if backend == "paddle" else "cpu", use_onednn=use_onednn)
+                                    device=device if backend == "paddle" else "cpu",
+                                    use_onednn=use_onednn)
 
     def eval(self) -> "PredictorModel":
         return self
@@ -93,8 +99,8 @@ def forward_engine(model: paddle.nn.Layer, engine: str, cpu_threads: Optional[in
         raise UsageError(f"unknown --engine {engine!r}: one of {', '.join(ENGINES)}")
     if engine == "dygraph":
         if precision != "fp32":
-            raise UsageError(f"--precision {precision} needs --engine paddle, onnxruntime or openvino "
-                             f"(dygraph runs fp32)")
+            raise UsageError(f"--precision {precision} needs --engine paddle, onnxruntime or "
+                             f"openvino (dygraph runs fp32)")
         return model
     from ..utils import logger
     from ..utils.runtime import default_num_threads
@@ -102,5 +108,6 @@ def forward_engine(model: paddle.nn.Layer, engine: str, cpu_threads: Optional[in
     device = "gpu" if backend == "paddle" and paddle.get_device().startswith("gpu") else "cpu"
     wrapped = PredictorModel(model, device=device, cpu_threads=cpu_threads or default_num_threads(),
                              backend=backend, precision=precision, calibration=calibration)
-    logger.info(f"Forward passes run through {backend} ({device}, {precision}) on a temporary export of the model")
+    logger.info(f"Forward passes run through {backend} ({device}, {precision}) on a temporary "
+                f"export of the model")
     return wrapped
