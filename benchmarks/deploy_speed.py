@@ -1,8 +1,8 @@
 """Every inference backend x precision (and dygraph) on the same exported model, in one run.
 
-    python benchmarks/deploy_speed.py --out docs/deploy_speed_cpu.json        # ICNet-R18, 1x3x576x1152
-    python benchmarks/deploy_speed.py --models ICNet-R50=configs/icnet/icnet_resnet50_vd_cityscapes_1024x1024_30k.yml \
-        --input_shape 1 3 512 1024 --repeats 7
+    python benchmarks/deploy_speed.py --out docs/deploy_speed_cpu.json    # ICNet-R18, 1x3x576x1152
+    python benchmarks/deploy_speed.py --input_shape 1 3 576 1152 --repeats 7 \
+        --models ICNet-R50=configs/icnet/icnet_resnet50_vd_cityscapes_1024x1024_30k.yml
 
 Each model is built from its config (pretrained weights off: they do not change the speed),
 exported with export.py's code (output op argmax, the input shape fixed: paddle2onnx converts
@@ -12,9 +12,8 @@ Every available backend x precision of paddleseg/deploy/backends.py is loaded --
 quantization calibrated on a few random inputs: the speed is real, the agreement column is not an
 accuracy figure for int8 -- val.py --engine openvino --precision int8 measures that); bf16 only on
 CPUs with native bf16, a missing runtime is skipped with its pip hint -- and, with --dygraph, the
-dygraph model. After
-warm-up the timed runs are interleaved (one run of each, --repeats times), so a busy machine slows
-all of them alike and the ratios hold. Reported: latency p50 / p90, fps, GFLOP/s achieved (2 x MACs
+dygraph model. After warm-up the timed runs are interleaved (one run of each, --repeats times), so
+a busy machine slows all of them alike and the ratios hold. Reported: latency p50 / p90, fps, GFLOP/s achieved (2 x MACs
 of the forward pass / p50), speed-up against Paddle Inference fp32 and the share of pixels whose
 class equals Paddle Inference fp32's (the random input is a stress test: near-ties everywhere).
 """
@@ -29,7 +28,8 @@ from typing import Callable, Dict, List
 
 from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
 
-from model_speed import DEFAULT_MODELS, REPO, build_model  # the sibling script (run as python benchmarks/deploy_speed.py)
+# the sibling script (run as python benchmarks/deploy_speed.py)
+from model_speed import DEFAULT_MODELS, REPO, build_model
 
 COMBOS = [("paddle", "fp32"), ("paddle", "bf16"), ("onnxruntime", "fp32"), ("openvino", "fp32"),
           ("openvino", "bf16"), ("openvino", "int8")]
@@ -51,15 +51,16 @@ def _load_runners(model, files: Dict[str, str], args: argparse.Namespace) -> Dic
     for backend, precision in COMBOS:
         try:
             runners[f"{backend} {precision}"] = open_backend(
-                backend, args.num_threads, precision, model_file=files["model"], params_file=files["params"],
+                backend, args.num_threads, precision, model_file=files["model"],
+                params_file=files["params"],
                 onnx_file=files.get("int8" if precision == "int8" else "onnx"))
-        except UserError as err:   # no bf16 on this CPU, a runtime not installed: say so, measure the rest
+        except UserError as err:   # no bf16 here, a runtime not installed: say so, measure the rest
             print(f"skipped {backend} {precision}: {err}", flush=True)
     return runners
 
 
 def _time_interleaved(runners: Dict[str, Callable], x, warmup: int, repeats: int):
-    """(outputs of the first call, label -> seconds per timed run); runs alternate between runners."""
+    """(outputs of the first call, label -> seconds per timed run); runs alternate runners."""
     outputs = {label: run(x) for label, run in runners.items()}
     for _ in range(max(0, warmup - 1)):
         for run in runners.values():
@@ -73,13 +74,31 @@ def _time_interleaved(runners: Dict[str, Callable], x, warmup: int, repeats: int
     return outputs, times
 
 
+def _derived_models(name: str, files: Dict[str, str], tmp: str, shape: List[int]) -> Dict[str, str]:
+    """The ONNX conversion and its int8 quantization (random calibration inputs), where possible."""
+    import numpy as np
+
+    from paddleseg.deploy.onnx_convert import convert_to_onnx
+    from paddleseg.deploy.quantize import quantize_int8
+    from paddleseg.utils.errors import UserError
+    derived: Dict[str, str] = {}
+    try:
+        derived["onnx"] = convert_to_onnx(files["model"], files["params"],
+                                          os.path.join(tmp, "model.onnx"))
+        calibration = np.random.RandomState(1).standard_normal([CALIBRATION_INPUTS, *shape[1:]])
+        derived["int8"] = quantize_int8(derived["onnx"], calibration.astype("float32"),
+                                        os.path.join(tmp, "model_int8.xml"))
+    except UserError as err:   # paddle2onnx / nncf missing or failing: measure the rest
+        print(f"{name}: {str(err).splitlines()[0]}; the backends needing it are skipped",
+              flush=True)
+    return derived
+
+
 def measure(name: str, config: str, args: argparse.Namespace) -> List[Dict[str, object]]:
     """One row per backend x precision of the model ``name``."""
     import numpy as np
 
     from paddleseg.deploy.exporter import export_static
-    from paddleseg.deploy.onnx_convert import convert_to_onnx
-    from paddleseg.utils.errors import UserError
     from paddleseg.utils.flops import count_macs
 
     model = build_model(os.path.join(REPO, config))
@@ -88,14 +107,7 @@ def measure(name: str, config: str, args: argparse.Namespace) -> List[Dict[str, 
     x = np.random.RandomState(0).standard_normal(args.input_shape).astype("float32")
     with tempfile.TemporaryDirectory() as tmp:
         files = export_static(model, tmp, "argmax", args.input_shape)
-        try:
-            files["onnx"] = convert_to_onnx(files["model"], files["params"], os.path.join(tmp, "model.onnx"))
-            from paddleseg.deploy.quantize import quantize_int8
-            calibration = np.random.RandomState(1).standard_normal([CALIBRATION_INPUTS, *args.input_shape[1:]])
-            files["int8"] = quantize_int8(files["onnx"], calibration.astype("float32"),
-                                          os.path.join(tmp, "model_int8.xml"))
-        except UserError as err:   # paddle2onnx / nncf missing or failing: measure the rest
-            print(f"{name}: {str(err).splitlines()[0]}; the backends needing it are skipped", flush=True)
+        files.update(_derived_models(name, files, tmp, args.input_shape))
         runners = _load_runners(model, files, args)
         outputs, times = _time_interleaved(runners, x, args.warmup, args.repeats)
     reference = outputs.get("paddle fp32")
@@ -103,24 +115,27 @@ def measure(name: str, config: str, args: argparse.Namespace) -> List[Dict[str, 
     rows = []
     for label, runs in times.items():
         p50, p90 = (float(np.percentile(runs, q)) for q in (50, 90))
-        row = {"model": name, "config": config, "runner": label, "gmacs": macs / 1e9, "p50_ms": p50 * 1e3,
-               "p90_ms": p90 * 1e3, "fps": 1.0 / p50, "gflops_per_s": 2 * macs / p50 / 1e9, "times_s": runs,
+        agree = float((outputs[label] == reference).mean()) if reference is not None else None
+        row = {"model": name, "config": config, "runner": label, "gmacs": macs / 1e9,
+               "p50_ms": p50 * 1e3, "p90_ms": p90 * 1e3, "fps": 1.0 / p50,
+               "gflops_per_s": 2 * macs / p50 / 1e9, "times_s": runs,
                "speedup_vs_paddle_fp32": base / p50 if base else None,
-               "agreement_with_paddle_fp32": float((outputs[label] == reference).mean())
-               if reference is not None else None}
+               "agreement_with_paddle_fp32": agree}
         rows.append(row)
         print(f"{name} {label}: p50 {row['p50_ms']:.0f} ms, {row['fps']:.1f} fps", flush=True)
     return rows
 
 
 def markdown(rows: List[Dict[str, object]]) -> str:
-    lines = ["| model | runtime, precision | p50 (ms) | p90 (ms) | fps | GFLOP/s | vs Paddle Inference fp32 | "
-             "argmax = Paddle fp32 |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| model | runtime, precision | p50 (ms) | p90 (ms) | fps | GFLOP/s | "
+             "vs Paddle Inference fp32 | argmax = Paddle fp32 |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         speed = f"{r['speedup_vs_paddle_fp32']:.2f}x" if r["speedup_vs_paddle_fp32"] else "-"
-        agree = f"{r['agreement_with_paddle_fp32']:.2%}" if r["agreement_with_paddle_fp32"] is not None else "-"
-        lines.append(f"| {r['model']} | {r['runner']} | {r['p50_ms']:.0f} | {r['p90_ms']:.0f} | {r['fps']:.2f} | "
-                     f"{r['gflops_per_s']:.0f} | {speed} | {agree} |")
+        agreement = r["agreement_with_paddle_fp32"]
+        agree = f"{agreement:.2%}" if agreement is not None else "-"
+        lines.append(f"| {r['model']} | {r['runner']} | {r['p50_ms']:.0f} | {r['p90_ms']:.0f} | "
+                     f"{r['fps']:.2f} | {r['gflops_per_s']:.0f} | {speed} | {agree} |")
     return "\n".join(lines)
 
 
@@ -139,12 +154,14 @@ def main(argv=None) -> List[Dict[str, object]]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--models", nargs="+", default=[DEFAULT_MODELS[1]], metavar="NAME=CONFIG",
                    help="default: ICNet-R18")
-    # 576x1152: ICNet's 1/32 map (18x36) is divided by the pyramid bins 1, 2, 3, 6, which paddle2onnx 2.1
-    # needs to convert the pooling exactly.
-    p.add_argument("--input_shape", type=int, nargs=4, default=[1, 3, 576, 1152], metavar=("N", "C", "H", "W"))
+    # 576x1152: ICNet's 1/32 map (18x36) is divided by the pyramid bins 1, 2, 3, 6, which
+    # paddle2onnx 2.1 needs to convert the pooling exactly.
+    p.add_argument("--input_shape", type=int, nargs=4, default=[1, 3, 576, 1152],
+                   metavar=("N", "C", "H", "W"))
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeats", type=int, default=7)
-    p.add_argument("--dygraph", type=int, default=1, choices=[0, 1], help="also time dygraph (default 1)")
+    p.add_argument("--dygraph", type=int, default=1, choices=[0, 1],
+                   help="also time dygraph (default 1)")
     add_out_arg(p, "also write the rows as JSON here")
     add_runtime_args(p)
     args = p.parse_args(argv)
@@ -157,8 +174,9 @@ def main(argv=None) -> List[Dict[str, object]]:
     set_device("cpu")
     args.num_threads = set_cpu_threads(args.num_threads)  # None -> all cores
     paddle.seed(0)
-    print(f"input {args.input_shape}, {args.num_threads} threads, warm-up {args.warmup}, {args.repeats} timed runs "
-          f"(interleaved), {_versions()}, CPU bf16: {cpu_has_bf16()}", flush=True)
+    print(f"input {args.input_shape}, {args.num_threads} threads, warm-up {args.warmup}, "
+          f"{args.repeats} timed runs (interleaved), {_versions()}, CPU bf16: {cpu_has_bf16()}",
+          flush=True)
     rows = [row for item in args.models for row in measure(*item.split("=", 1), args)]
     print(markdown(rows))
     if args.out:
