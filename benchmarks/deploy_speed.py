@@ -13,9 +13,10 @@ quantization calibrated on a few random inputs: the speed is real, the agreement
 accuracy figure for int8 -- val.py --engine openvino --precision int8 measures that); bf16 only on
 CPUs with native bf16, a missing runtime is skipped with its pip hint -- and, with --dygraph, the
 dygraph model. After warm-up the timed runs are interleaved (one run of each, --repeats times), so
-a busy machine slows all of them alike and the ratios hold. Reported: latency p50 / p90, fps, GFLOP/s achieved (2 x MACs
-of the forward pass / p50), speed-up against Paddle Inference fp32 and the share of pixels whose
-class equals Paddle Inference fp32's (the random input is a stress test: near-ties everywhere).
+a busy machine slows all of them alike and the ratios hold. Reported: latency p50 / p90, fps,
+GFLOP/s achieved (2 x MACs of the forward pass / p50), speed-up against Paddle Inference fp32 and
+the share of pixels whose class equals Paddle Inference fp32's (the random input is a stress
+test: near-ties everywhere).
 """
 from __future__ import annotations
 

@@ -265,7 +265,8 @@ def test_onnx_dynamic_shape(exported, tmp_path):
     run = subprocess.run([sys.executable, os.path.join(REPO, "tools", "export_onnx.py"), "--deploy_config",
                           out["deploy_yaml"], "--save_file", str(onnx_path)], capture_output=True, text=True, cwd=REPO)
     if name == "icnet":
-        assert run.returncode == 2 and "pyramid pooling" in run.stderr and not onnx_path.exists()   # UsageError
+        # a UsageError: exit 2
+        assert run.returncode == 2 and "pyramid pooling" in run.stderr and not onnx_path.exists()
         return
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     import onnxruntime

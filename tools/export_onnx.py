@@ -184,7 +184,7 @@ def main(argv=None) -> str:
     print(f"Wrote {args.out}")
     if not args.skip_check:
         _check_against_paddle(deploy, args.out, shape)
-    record_onnx(args.config, args.out)   # tools/infer.py --backend onnxruntime|openvino finds it there
+    record_onnx(args.config, args.out)   # for tools/infer.py --backend onnxruntime|openvino
     print(f"Recorded it in {args.config} (Deploy.onnx)")
     return args.out
 

@@ -1,13 +1,13 @@
 """Run an exported model with Paddle Inference, ONNX Runtime or OpenVINO.
 
     python tools/infer.py --config out/export/deploy.yaml --image_path IMG_OR_DIR_OR_LIST --save_dir out/pred
-        [--backend paddle|onnxruntime|openvino] [--precision fp32|bf16|int8|fp16] [--device cpu|gpu] [--use_trt]
-        [--batch_size N] [--num_threads N] [--benchmark]
+        [--backend paddle|onnxruntime|openvino] [--precision fp32|bf16|int8|fp16]
+        [--device cpu|gpu] [--use_trt] [--batch_size N] [--num_threads N] [--benchmark]
 
---backend onnxruntime / openvino run the ONNX file recorded in deploy.yaml (tools/export_onnx.py makes
-it); every backend gets the same pre- and post-processing (paddleseg/deploy/backends.py). --precision
-bf16: Paddle Inference (oneDNN) or OpenVINO on a CPU with native bf16; int8: OpenVINO on the model
-tools/quantize.py wrote (``Deploy.int8``); fp16: Paddle Inference on GPU.
+--backend onnxruntime / openvino run the ONNX file recorded in deploy.yaml (tools/export_onnx.py
+makes it); every backend gets the same pre- and post-processing (paddleseg/deploy/backends.py).
+--precision bf16: Paddle Inference (oneDNN) or OpenVINO on a CPU with native bf16; int8: OpenVINO
+on the model tools/quantize.py wrote (``Deploy.int8``); fp16: Paddle Inference on GPU.
 
 Writes, like tools/predict.py and with its names (the image's path relative to the folder or to the
 list's common parent folder; see tools/predict.py), ``label_prediction/`` (class ids),
@@ -35,11 +35,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--use_trt", type=parse_bool, nargs="?", const=True, default=False, metavar="True|False",
                    help="GPU: TensorRT subgraphs (default: False)")
     p.add_argument("--backend", default="paddle", choices=["paddle", "onnxruntime", "openvino"],
-                   help="runtime: Paddle Inference (default), or ONNX Runtime / OpenVINO on the ONNX file "
-                        "recorded in deploy.yaml (CPU)")
+                   help="runtime: Paddle Inference (default), or ONNX Runtime / OpenVINO on the "
+                        "ONNX file recorded in deploy.yaml (CPU)")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "fp16"],
-                   help="fp32 (default); bf16: paddle or openvino on a CPU with avx512_bf16 / amx_bf16; "
-                        "int8: openvino on the model tools/quantize.py made; fp16: paddle on GPU")
+                   help="fp32 (default); bf16: paddle or openvino on a CPU with avx512_bf16 / "
+                        "amx_bf16; int8: openvino on the model tools/quantize.py made; fp16: "
+                        "paddle on GPU")
     p.add_argument("--trt_shape_range", type=int, nargs=4, default=None, metavar=("MIN_H", "MIN_W", "MAX_H", "MAX_W"),
                    help="TensorRT dynamic-shape range (default: the first image's size)")
     p.add_argument("--batch_size", type=int, default=1, help="images of equal size run together (default: 1)")
@@ -99,7 +100,8 @@ def _create_backend(args: argparse.Namespace, deploy, first_image):
     from paddleseg.deploy.backends import backend_for_deploy
     from paddleseg.utils.runtime import default_num_threads, set_device
     if args.backend != "paddle" and args.use_trt:
-        raise UsageError(f"--use_trt is a Paddle Inference option; --backend {args.backend} runs on the CPU")
+        raise UsageError(f"--use_trt is a Paddle Inference option; --backend {args.backend} runs "
+                         f"on the CPU")
     trt_range = None
     if args.use_trt:
         if args.trt_shape_range:
@@ -198,9 +200,10 @@ def _benchmark(args: argparse.Namespace, predictor, first, times: Dict[str, List
         import json
         from paddleseg.utils.fileio import atomic_output
         with atomic_output(args.out, "w") as f:
-            json.dump({"model_name": args.model_name, "backend": args.backend, "precision": args.precision,
-                       **bench}, f, indent=2)
-    logger.info(f"[BENCHMARK] {args.model_name or ''} {args.backend} {args.precision} input {list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
+            json.dump({"model_name": args.model_name, "backend": args.backend,
+                       "precision": args.precision, **bench}, f, indent=2)
+    logger.info(f"[BENCHMARK] {args.model_name or ''} {args.backend} {args.precision} input "
+                f"{list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
                 f"inference {_percentiles(runs)}; per batch during the pass: preprocess "
                 f"{_percentiles(times['preprocess'])}, postprocess {_percentiles(times['postprocess'])}")
     return bench

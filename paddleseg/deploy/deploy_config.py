@@ -41,8 +41,8 @@ def write_deploy_yaml(save_dir: str, model_file: str, params_file: str, transfor
 
 
 def record_deploy_file(deploy_yaml: str, key: str, path: str) -> None:
-    """Records a derived model file as ``Deploy.<key>`` in ``deploy_yaml`` (``onnx``: the ONNX conversion,
-    tools/export_onnx.py; ``int8``: the OpenVINO int8 IR, tools/quantize.py).
+    """Records a derived model file as ``Deploy.<key>`` in ``deploy_yaml`` (``onnx``: the ONNX
+    conversion, tools/export_onnx.py; ``int8``: the OpenVINO int8 IR, tools/quantize.py).
 
     Stored relative to the file when it lies in the same folder tree, else absolute. export.py
     rewrites deploy.yaml without these keys, so a re-exported model never points to stale files.

@@ -59,9 +59,9 @@ def create_predictor(model_file: str, params_file: str, device: str = "cpu", cpu
             if use_onednn:
                 logger.info(f"oneDNN on, without {ONEDNN_BROKEN_PASS} (the graph has interpolate ops, which "
                             f"that pass breaks in Paddle 3.3, issue #79749)")
-        if precision == "bf16":   # oneDNN's bf16 kernels (check_precision in backends.py checks the CPU)
+        if precision == "bf16":   # oneDNN's bf16 kernels (backends.check_precision checks the CPU)
             if not use_onednn:
-                raise UsageError("--precision bf16 on CPU runs through oneDNN: do not turn oneDNN off")
+                raise UsageError("--precision bf16 on CPU runs through oneDNN: keep oneDNN on")
             config.enable_onednn_bfloat16()
         elif precision != "fp32":
             logger.warning(f"--precision {precision} is a GPU option; the CPU predictor runs fp32")
