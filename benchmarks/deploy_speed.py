@@ -34,6 +34,7 @@ from model_speed import DEFAULT_MODELS, REPO, build_model
 
 COMBOS = [("paddle", "fp32"), ("paddle", "bf16"), ("onnxruntime", "fp32"), ("openvino", "fp32"),
           ("openvino", "bf16"), ("openvino", "int8")]
+GPU_COMBOS = [("paddle", "fp32"), ("paddle", "fp16")]   # --device gpu: Paddle Inference only
 CALIBRATION_INPUTS = 4   # int8: random calibration inputs (the speed does not depend on the ranges)
 
 
@@ -49,12 +50,16 @@ def _load_runners(model, files: Dict[str, str], args: argparse.Namespace) -> Dic
             with paddle.no_grad():
                 return paddle.argmax(model(paddle.to_tensor(x))[0], axis=1).numpy()
         runners["dygraph fp32"] = dygraph
-    for backend, precision in COMBOS:
+    gpu = args.device.startswith("gpu")
+    for backend, precision in GPU_COMBOS if gpu else COMBOS:
+        if args.precision and precision not in args.precision:
+            continue
         try:
             runners[f"{backend} {precision}"] = open_backend(
                 backend, args.num_threads, precision, model_file=files["model"],
                 params_file=files["params"],
-                onnx_file=files.get("int8" if precision == "int8" else "onnx"))
+                onnx_file=files.get("int8" if precision == "int8" else "onnx"),
+                device=args.device)
         except UserError as err:   # no bf16 here, a runtime not installed: say so, measure the rest
             print(f"skipped {backend} {precision}: {err}", flush=True)
     return runners
@@ -108,7 +113,8 @@ def measure(name: str, config: str, args: argparse.Namespace) -> List[Dict[str, 
     x = np.random.RandomState(0).standard_normal(args.input_shape).astype("float32")
     with tempfile.TemporaryDirectory() as tmp:
         files = export_static(model, tmp, "argmax", args.input_shape)
-        files.update(_derived_models(name, files, tmp, args.input_shape))
+        if not args.device.startswith("gpu"):
+            files.update(_derived_models(name, files, tmp, args.input_shape))
         runners = _load_runners(model, files, args)
         outputs, times = _time_interleaved(runners, x, args.warmup, args.repeats)
     reference = outputs.get("paddle fp32")
@@ -164,6 +170,8 @@ def main(argv=None) -> List[Dict[str, object]]:
     p.add_argument("--dygraph", type=int, default=1, choices=[0, 1],
                    help="also time dygraph (default 1)")
     add_out_arg(p, "also write the rows as JSON here")
+    p.add_argument("--precision", nargs="+", default=None, choices=["fp32", "bf16", "int8", "fp16"],
+                   help="only these precisions (default: all; fp16 is Paddle Inference on GPU)")
     add_runtime_args(p)
     args = p.parse_args(argv)
     import warnings
@@ -172,7 +180,7 @@ def main(argv=None) -> List[Dict[str, object]]:
     from paddleseg.deploy.backends import cpu_has_bf16
     from paddleseg.utils.runtime import set_cpu_threads, set_device
 
-    set_device("cpu")
+    args.device = set_device(args.device)  # auto -> cpu or gpu[:N]
     args.num_threads = set_cpu_threads(args.num_threads)  # None -> all cores
     paddle.seed(0)
     print(f"input {args.input_shape}, {args.num_threads} threads, warm-up {args.warmup}, "
