@@ -3,6 +3,7 @@
     pip install paddle2onnx onnxruntime        # optional extra: pip install -e ".[onnx]"
     python export.py --config CFG --model_path M --save_dir out/export --output_op none --input_shape 1 3 1024 2048
     python tools/export_onnx.py --config out/export/deploy.yaml --out out/model.onnx
+    # also records it in deploy.yaml (Deploy.onnx): tools/infer.py --backend onnxruntime|openvino
 
 paddle2onnx 2.1 facts handled here: it is run with ``--optimize_tool None`` (its default optimiser
 tries to pip-install packages at run time), in a subprocess (adaptive pooling to sizes > 1 on a
@@ -148,14 +149,12 @@ def _convert(deploy: DeployConfig, out: str, opset_version: int) -> None:
 def _check_against_paddle(deploy: DeployConfig, out: str, shape: List[int]) -> None:
     """Run the ONNX model and Paddle Inference on one random input; raise when they disagree."""
     import numpy as np
-    import onnxruntime
-    from paddleseg.deploy.predictor import create_predictor, run_predictor
+    from paddleseg.deploy.backends import OnnxRuntimeBackend, PaddleBackend
 
     fixed = [1 if v == -1 else v for v in shape[:2]] + [256 if v == -1 else v for v in shape[2:]]
     x = np.random.RandomState(0).standard_normal(fixed).astype("float32")
-    sess = onnxruntime.InferenceSession(out, providers=["CPUExecutionProvider"])
-    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
-    want = run_predictor(create_predictor(deploy.model_file, deploy.params_file, use_onednn=False), x)[0]
+    got = OnnxRuntimeBackend(out, 1, "fp32")(x)   # a missing onnxruntime: one line with its pip hint
+    want = PaddleBackend(deploy.model_file, deploy.params_file, 1, "fp32", use_onednn=False)(x)
     if deploy.output_op == "argmax":
         agree = float((got == want).mean())
         ok = agree > 0.999
