@@ -187,6 +187,8 @@ def test_onnx_backend_without_a_recorded_onnx_names_the_command(deployed):
     with pytest.raises(UserError, match=r"Deploy.onnx points to .*gone.onnx, which does not exist; "
                                         r"make it again"):
         backends.backend_for_deploy("onnxruntime", DeployConfig(plain), 1)
+    with pytest.raises(UsageError, match="--backend openvino runs on the CPU here: use --device cpu"):
+        backends.backend_for_deploy("openvino", DeployConfig(deployed[0]), 1, device="gpu")
 
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])

@@ -111,10 +111,11 @@ def _create_backend(args: argparse.Namespace, deploy, first_image):
             h0 = h1 = first.shape[1]
             w0 = w1 = first.shape[2]
         trt_range = ([1, 3, h0, w0], [args.batch_size, 3, h1, w1])
-    device = set_device(args.device if args.backend == "paddle" else "cpu")  # auto -> gpu or cpu
     threads = args.num_threads or default_num_threads()
-    if args.backend != "paddle":
-        return backend_for_deploy(args.backend, deploy, threads, args.precision)
+    if args.backend != "paddle":   # CPU runtimes: --device gpu is refused, auto means cpu
+        device = "cpu" if args.device == "auto" else args.device
+        return backend_for_deploy(args.backend, deploy, threads, args.precision, device=device)
+    device = set_device(args.device)  # auto -> gpu or cpu; gpu:N -> card N
     return backend_for_deploy("paddle", deploy, threads, args.precision, device=device,
                               gpu_id=int(device.split(":")[1]) if ":" in device else 0,
                               use_onednn=args.onednn, use_trt=args.use_trt,
