@@ -230,3 +230,15 @@ def test_dygraph_engine_refuses_another_precision():
     with pytest.raises(UsageError, match="--precision bf16 needs --engine paddle, onnxruntime or "
                                          "openvino"):
         forward_engine(paddle.nn.Conv2D(3, 2, 1), "dygraph", 1, "bf16")
+
+
+def test_a_converter_crash_names_the_known_cause(monkeypatch, tmp_path):
+    import subprocess
+    from paddleseg.deploy import onnx_convert
+    monkeypatch.setattr(onnx_convert.shutil, "which", lambda _: sys.executable)
+    monkeypatch.setattr(onnx_convert.subprocess, "run",
+                        lambda cmd, **kw: subprocess.CompletedProcess(cmd, -6, "", "Aborted"))
+    with pytest.raises(UserError, match=r"paddle2onnx failed \(exit -6; paddle2onnx 2.1 aborts on "
+                                        r"adaptive pooling .*--input_shape\):\nAborted"):
+        onnx_convert.convert_to_onnx(str(tmp_path / "model.json"), str(tmp_path / "model.pdiparams"),
+                                     str(tmp_path / "m.onnx"))

@@ -35,5 +35,10 @@ def convert_to_onnx(model_file: str, params_file: str, out: str, opset_version: 
                         f"{CONVERT_TIMEOUT_S} s") from err
     if run.returncode != 0 or not os.path.isfile(out):
         output = (run.stdout + run.stderr)[-3000:]
-        raise UserError(f"paddle2onnx failed (exit {run.returncode}):\n{output}")
+        # killed by a signal: the known SIGABRT on adaptive pooling with a dynamic input shape
+        hint = ""
+        if run.returncode < 0:
+            hint = ("; paddle2onnx 2.1 aborts on adaptive pooling to sizes > 1 (pyramid pooling) "
+                    "with a dynamic input shape: export with a fixed --input_shape")
+        raise UserError(f"paddle2onnx failed (exit {run.returncode}{hint}):\n{output}")
     return out
