@@ -28,6 +28,10 @@ setup(
     install_requires=_requirements(),
     # onnx: tools/export_onnx.py (paddle2onnx converts, onnxruntime checks the result)
     # pytest-timeout: tests that feed bad data must fail, not hang, if a fix regresses
-    extras_require={"test": ["pytest>=7", "pytest-timeout>=2"], "onnx": ["paddle2onnx>=2.1", "onnxruntime"]},
+    # openvino: tools/infer.py --backend openvino, val.py --engine openvino (ONNX conversion);
+    # nncf: its int8 post-training quantization (tools/quantize.py, --precision int8)
+    extras_require={"test": ["pytest>=7", "pytest-timeout>=2"],
+                    "onnx": ["paddle2onnx>=2.1", "onnxruntime"],
+                    "openvino": ["paddle2onnx>=2.1", "openvino", "nncf"]},
     license="Apache-2.0",
 )

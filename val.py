@@ -4,6 +4,7 @@
     python val.py --config CFG --model_path M --aug_eval --flip_horizontal
     python val.py --config CFG --model_path M --aug_eval --scales 0.75 1.0 1.25 1.5 1.75 --flip_horizontal
     python val.py --config CFG --model_path M --is_slide --crop_size 1024 512 --stride 768 384
+    python val.py --config CFG --model_path M --engine openvino --precision bf16   # as deployed
 
 The same options can sit in the config under ``test_config:`` (PaddleSeg's keys); flags win.
 Writes metrics.json, confusion_matrix.csv and confusion_matrix.png beside the model (or in
@@ -66,7 +67,8 @@ def main(argv=None) -> dict:
     builder = SegBuilder(cfg)
     model = builder.model
     load_trained_model(model, args.model_path)
-    model = forward_engine(model, args.engine, args.num_threads)
+    model = forward_engine(model, args.engine, args.num_threads, args.precision,
+                           calibration=builder.val_dataset)   # int8: calibrated on the val set
     result = evaluate(model, builder.val_dataset, num_workers=args.num_workers, options=options,
                       batch_size=args.batch_size)
     if dist.get_rank() != 0:

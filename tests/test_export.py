@@ -235,8 +235,9 @@ def _fake_converter(monkeypatch):
         calls.append(cmd)
         open(cmd[cmd.index("--save_file") + 1], "wb").close()
         return subprocess.CompletedProcess(cmd, 0, "", "")
-    monkeypatch.setattr(export_onnx_cli.shutil, "which", lambda _: sys.executable)
-    monkeypatch.setattr(export_onnx_cli.subprocess, "run", fake_run)
+    from paddleseg.deploy import onnx_convert
+    monkeypatch.setattr(onnx_convert.shutil, "which", lambda _: sys.executable)
+    monkeypatch.setattr(onnx_convert.subprocess, "run", fake_run)
     return calls
 
 
@@ -247,6 +248,8 @@ def test_export_onnx_converts_both_models_on_dynamic_shapes(exported, tmp_path, 
     argv = ["--deploy_config", out["deploy_yaml"], "--save_file", str(tmp_path / "m.onnx"), "--skip_check"]
     assert export_onnx_cli.main(argv) == str(tmp_path / "m.onnx")
     assert len(calls) == 1 and calls[0][calls[0].index("--model_filename") + 1] == "model.json"
+    # recorded in deploy.yaml for tools/infer.py --backend onnxruntime|openvino
+    assert DeployConfig(out["deploy_yaml"]).onnx_file == str(tmp_path / "m.onnx")
 
 
 def test_export_onnx_refuses_raw_adaptive_pooling_on_dynamic_shapes(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
     pip install paddle2onnx onnxruntime        # optional extra: pip install -e ".[onnx]"
     python export.py --config CFG --model_path M --save_dir out/export --output_op none --input_shape 1 3 1024 2048
     python tools/export_onnx.py --config out/export/deploy.yaml --out out/model.onnx
+    # also records it in deploy.yaml (Deploy.onnx): tools/infer.py --backend onnxruntime|openvino
 
 paddle2onnx 2.1 facts handled here: it is run with ``--optimize_tool None`` (its default optimiser
 tries to pip-install packages at run time), in a subprocess (adaptive pooling to sizes > 1 on a
@@ -22,9 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
-import sys
 from typing import TYPE_CHECKING, List
 
 from paddleseg.utils.cli import HelpFormatter, add_debug_arg, add_out_arg, run_cli
@@ -148,30 +146,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def _convert(deploy: DeployConfig, out: str, opset_version: int) -> None:
     """Run paddle2onnx on the exported model into ``out``."""
-    converter = shutil.which("paddle2onnx") or os.path.join(os.path.dirname(sys.executable), "paddle2onnx")
-    if not os.path.isfile(converter):
-        raise UserError("paddle2onnx is not installed: pip install paddle2onnx onnxruntime "
-                        "(or pip install -e \".[onnx]\")")
-    cmd = [converter, "--model_dir", os.path.dirname(deploy.model_file),
-           "--model_filename", os.path.basename(deploy.model_file),
-           "--params_filename", os.path.basename(deploy.params_file), "--save_file", out,
-           "--opset_version", str(opset_version), "--optimize_tool", "None"]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode != 0 or not os.path.isfile(out):
-        raise UserError(f"paddle2onnx failed (exit {run.returncode}):\n{(run.stdout + run.stderr)[-3000:]}")
+    from paddleseg.deploy.onnx_convert import convert_to_onnx
+    convert_to_onnx(deploy.model_file, deploy.params_file, out, opset_version)
 
 
 def _check_against_paddle(deploy: DeployConfig, out: str, shape: List[int]) -> None:
     """Run the ONNX model and Paddle Inference on one random input; raise when they disagree."""
     import numpy as np
-    import onnxruntime
-    from paddleseg.deploy.predictor import create_predictor, run_predictor
+    from paddleseg.deploy.backends import OnnxRuntimeBackend, PaddleBackend
 
     fixed = [1 if v == -1 else v for v in shape[:2]] + [256 if v == -1 else v for v in shape[2:]]
     x = np.random.RandomState(0).standard_normal(fixed).astype("float32")
-    sess = onnxruntime.InferenceSession(out, providers=["CPUExecutionProvider"])
-    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
-    want = run_predictor(create_predictor(deploy.model_file, deploy.params_file, use_onednn=False), x)[0]
+    got = OnnxRuntimeBackend(out, 1, "fp32")(x)   # a missing onnxruntime: one line with its pip hint
+    want = PaddleBackend(deploy.model_file, deploy.params_file, 1, "fp32", use_onednn=False)(x)
     if deploy.output_op == "argmax":
         agree = float((got == want).mean())
         ok = agree > 0.999
@@ -187,7 +174,7 @@ def _check_against_paddle(deploy: DeployConfig, out: str, shape: List[int]) -> N
 
 def main(argv=None) -> str:
     args = parse_args(argv)
-    from paddleseg.deploy.deploy_config import DeployConfig
+    from paddleseg.deploy.deploy_config import DeployConfig, record_onnx
 
     deploy = DeployConfig(args.config)
     shape = list(deploy.input_shape or [-1, 3, -1, -1])
@@ -203,6 +190,8 @@ def main(argv=None) -> str:
     print(f"Wrote {args.out}")
     if not args.skip_check:
         _check_against_paddle(deploy, args.out, shape)
+    record_onnx(args.config, args.out)   # for tools/infer.py --backend onnxruntime|openvino
+    print(f"Recorded it in {args.config} (Deploy.onnx)")
     return args.out
 
 

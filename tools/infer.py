@@ -1,7 +1,13 @@
-"""Run an exported model with Paddle Inference.
+"""Run an exported model with Paddle Inference, ONNX Runtime or OpenVINO.
 
     python tools/infer.py --config out/export/deploy.yaml --image_path IMG_OR_DIR_OR_LIST --save_dir out/pred
-        [--device cpu|gpu] [--use_trt] [--precision fp32|fp16] [--batch_size N] [--num_threads N] [--benchmark]
+        [--backend paddle|onnxruntime|openvino] [--precision fp32|bf16|int8|fp16]
+        [--device cpu|gpu] [--use_trt] [--batch_size N] [--num_threads N] [--benchmark]
+
+--backend onnxruntime / openvino run the ONNX file recorded in deploy.yaml (tools/export_onnx.py
+makes it); every backend gets the same pre- and post-processing (paddleseg/deploy/backends.py).
+--precision bf16: Paddle Inference (oneDNN) or OpenVINO on a CPU with native bf16; int8: OpenVINO
+on the model tools/quantize.py wrote (``Deploy.int8``); fp16: Paddle Inference on GPU.
 
 Writes, like tools/predict.py and with its names (the image's path relative to the folder or to the
 list's common parent folder; see tools/predict.py), ``label_prediction/`` (class ids),
@@ -28,7 +34,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--save_dir", default="output/infer", help="where the masks go (default: output/infer)")
     p.add_argument("--use_trt", type=parse_bool, nargs="?", const=True, default=False, metavar="True|False",
                    help="GPU: TensorRT subgraphs (default: False)")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="GPU precision (default: fp32)")
+    p.add_argument("--backend", default="paddle", choices=["paddle", "onnxruntime", "openvino"],
+                   help="runtime: Paddle Inference (default), or ONNX Runtime / OpenVINO on the "
+                        "ONNX file recorded in deploy.yaml (CPU)")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "fp16"],
+                   help="fp32 (default); bf16: paddle or openvino on a CPU with avx512_bf16 / "
+                        "amx_bf16; int8: openvino on the model tools/quantize.py made; fp16: "
+                        "paddle on GPU")
     p.add_argument("--trt_shape_range", type=int, nargs=4, default=None, metavar=("MIN_H", "MIN_W", "MAX_H", "MAX_W"),
                    help="TensorRT dynamic-shape range (default: the first image's size)")
     p.add_argument("--batch_size", type=int, default=1, help="images of equal size run together (default: 1)")
@@ -64,7 +76,7 @@ def main(argv=None) -> Dict[str, object]:
         raise UsageError(f"{args.config}: unknown output_op {deploy.output_op!r} (argmax, softmax or none)")
     transforms = Compose(deploy.build_transforms())
     images, base = collect_images(args.image_path)
-    predictor = _create_predictor(args, deploy, lambda: _preprocess(transforms, images[0])[1]["img"])
+    predictor = _create_backend(args, deploy, lambda: _preprocess(transforms, images[0])[1]["img"])
     written, failed, times = _predict_all(args, deploy, predictor, transforms, images, base)
     logger.info(f"Wrote {len(written)} prediction(s) to {args.save_dir}")
     result: Dict[str, object] = {"written": written, "failed": failed}
@@ -82,11 +94,14 @@ def _preprocess(transforms, path: str):
     return original, transforms({"img": original.copy()})
 
 
-def _create_predictor(args: argparse.Namespace, deploy, first_image):
-    """The Paddle Inference predictor on --device; with TensorRT, its shape range (``first_image()``
-    gives the default: the first image's transformed size)."""
-    from paddleseg.deploy.predictor import create_predictor
+def _create_backend(args: argparse.Namespace, deploy, first_image):
+    """The --backend on --device (paddleseg/deploy/backends.py); with TensorRT, its shape range
+    (``first_image()`` gives the default: the first image's transformed size)."""
+    from paddleseg.deploy.backends import backend_for_deploy
     from paddleseg.utils.runtime import default_num_threads, set_device
+    if args.backend != "paddle" and args.use_trt:
+        raise UsageError(f"--use_trt is a Paddle Inference option; --backend {args.backend} runs "
+                         f"on the CPU")
     trt_range = None
     if args.use_trt:
         if args.trt_shape_range:
@@ -96,13 +111,16 @@ def _create_predictor(args: argparse.Namespace, deploy, first_image):
             h0 = h1 = first.shape[1]
             w0 = w1 = first.shape[2]
         trt_range = ([1, 3, h0, w0], [args.batch_size, 3, h1, w1])
+    threads = args.num_threads or default_num_threads()
+    if args.backend != "paddle":   # CPU runtimes: --device gpu is refused, auto means cpu
+        device = "cpu" if args.device == "auto" else args.device
+        return backend_for_deploy(args.backend, deploy, threads, args.precision, device=device)
     device = set_device(args.device)  # auto -> gpu or cpu; gpu:N -> card N
-    return create_predictor(deploy.model_file, deploy.params_file, device=device,
-                            gpu_id=int(device.split(":")[1]) if ":" in device else 0,
-                            cpu_threads=args.num_threads or default_num_threads(),
-                            use_onednn=args.onednn, use_trt=args.use_trt, precision=args.precision,
-                            trt_min_shape=trt_range[0] if trt_range else None,
-                            trt_max_shape=trt_range[1] if trt_range else None)
+    return backend_for_deploy("paddle", deploy, threads, args.precision, device=device,
+                              gpu_id=int(device.split(":")[1]) if ":" in device else 0,
+                              use_onednn=args.onednn, use_trt=args.use_trt,
+                              trt_min_shape=trt_range[0] if trt_range else None,
+                              trt_max_shape=trt_range[1] if trt_range else None)
 
 
 def _predict_all(args: argparse.Namespace, deploy, predictor, transforms, images: List[str], base: str):
@@ -148,13 +166,12 @@ def _run_batch(args: argparse.Namespace, deploy, predictor, group, names, palett
     """Run one batch of equally sized samples, save its masks; returns the label files written."""
     import numpy as np
 
-    from paddleseg.deploy.predictor import run_predictor
     from paddleseg.utils.visualize import save_prediction
     start = time.perf_counter()
     batch = np.stack([data["img"] for _, _, data in group])
     times["preprocess"][-1] += time.perf_counter() - start
     start = time.perf_counter()
-    out = run_predictor(predictor, batch)[0]
+    out = predictor(batch)
     times["inference"].append(time.perf_counter() - start)
     start = time.perf_counter()
     preds = out if deploy.output_op == "argmax" else out.argmax(axis=1)
@@ -170,23 +187,24 @@ def _benchmark(args: argparse.Namespace, predictor, first, times: Dict[str, List
     """Time --repeats runs of a --batch_size batch of ``first`` after --warmup; log and maybe save them."""
     import numpy as np
 
-    from paddleseg.deploy.predictor import run_predictor
     from paddleseg.utils import logger
     batch = np.repeat(first[None], args.batch_size, axis=0)
     for _ in range(args.warmup):
-        run_predictor(predictor, batch)
+        predictor(batch)
     runs = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        run_predictor(predictor, batch)
+        predictor(batch)
         runs.append(time.perf_counter() - start)
     bench = {"inference_s": runs, "preprocess_s": times["preprocess"], "postprocess_s": times["postprocess"]}
     if args.out and args.out != "null":
         import json
         from paddleseg.utils.fileio import atomic_output
         with atomic_output(args.out, "w") as f:
-            json.dump({"model_name": args.model_name, **bench}, f, indent=2)
-    logger.info(f"[BENCHMARK] {args.model_name or ''} input {list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
+            json.dump({"model_name": args.model_name, "backend": args.backend,
+                       "precision": args.precision, **bench}, f, indent=2)
+    logger.info(f"[BENCHMARK] {args.model_name or ''} {args.backend} {args.precision} input "
+                f"{list(batch.shape)}, {args.repeats} runs after {args.warmup} warm-up: "
                 f"inference {_percentiles(runs)}; per batch during the pass: preprocess "
                 f"{_percentiles(times['preprocess'])}, postprocess {_percentiles(times['postprocess'])}")
     return bench

@@ -53,7 +53,8 @@ def _build(args: argparse.Namespace) -> Tuple[Any, Any, Any, Any]:
     builder = SegBuilder(cfg)
     model = builder.model
     load_trained_model(model, args.model_path)
-    return builder, forward_engine(model, args.engine, args.num_threads), Compose(builder.val_transforms), options
+    engine = forward_engine(model, args.engine, args.num_threads, args.precision)
+    return builder, engine, Compose(builder.val_transforms), options
 
 
 def _predict_images(args: argparse.Namespace, images: List[str], names: Dict[str, str]) -> Tuple[List[str], List[str]]:

@@ -40,6 +40,26 @@ def write_deploy_yaml(save_dir: str, model_file: str, params_file: str, transfor
     return path
 
 
+def record_deploy_file(deploy_yaml: str, key: str, path: str) -> None:
+    """Records a derived model file as ``Deploy.<key>`` in ``deploy_yaml`` (``onnx``: the ONNX
+    conversion, tools/export_onnx.py; ``int8``: the OpenVINO int8 IR, tools/quantize.py).
+
+    Stored relative to the file when it lies in the same folder tree, else absolute. export.py
+    rewrites deploy.yaml without these keys, so a re-exported model never points to stale files.
+    """
+    data = load_yaml_file(deploy_yaml)
+    base = os.path.dirname(os.path.abspath(deploy_yaml))
+    rel = os.path.relpath(os.path.abspath(path), base)
+    data["Deploy"][key] = os.path.abspath(path) if rel.startswith("..") else rel
+    with atomic_output(deploy_yaml, "w") as f:
+        yaml.safe_dump(data, f, sort_keys=False)
+
+
+def record_onnx(deploy_yaml: str, onnx_file: str) -> None:
+    """Records the ONNX conversion of the model as ``Deploy.onnx`` (see record_deploy_file)."""
+    record_deploy_file(deploy_yaml, "onnx", onnx_file)
+
+
 class DeployConfig:
     """A parsed ``deploy.yaml`` (ours or PaddleSeg's) with absolute model paths and built transforms."""
 
@@ -65,6 +85,10 @@ class DeployConfig:
         self.input_shape = self.dic.get("input_shape")
         self.palette = self.dic.get("palette")
         self.class_names = self.dic.get("class_names")
+        # Deploy.onnx / Deploy.int8: written by tools/export_onnx.py / tools/quantize.py
+        # (record_deploy_file); checked by the backend needing them.
+        self.onnx_file = os.path.join(base, str(self.dic["onnx"])) if self.dic.get("onnx") else None
+        self.int8_file = os.path.join(base, str(self.dic["int8"])) if self.dic.get("int8") else None
 
     def build_transforms(self) -> List[Any]:
         """The val transforms, built and argument-checked by the config builder (errors name this file)."""

@@ -1,20 +1,29 @@
-"""Evaluate or predict through Paddle Inference instead of dygraph (``--engine inference``).
+"""Evaluate or predict through a deployment runtime instead of dygraph (``--engine``).
 
-The model is exported to a temporary static graph (logits out, dynamic shapes) and run by a
-Paddle Inference predictor; on CPU that means oneDNN's fused kernels, several times faster than
-dygraph (docs/deploy_speed.md). Everything around the forward pass -- slide windows, flips,
-scales, argmax, the confusion matrix -- stays the same code.
+``--engine paddle`` (alias ``inference``): the model is exported to a temporary static graph (logits
+out, dynamic shapes) and run by a Paddle Inference predictor; on CPU that means oneDNN's fused
+kernels, several times faster than dygraph (docs/deploy_speed.md). ``onnxruntime`` / ``openvino``:
+the same export converted to ONNX (paddle2onnx) and run by that runtime, so val.py measures exactly
+what tools/infer.py --backend deploys. Everything around the forward pass -- slide windows, flips,
+scales, argmax, the confusion matrix -- stays the same code. ``openvino`` at ``int8`` quantizes the
+conversion first (NNCF, paddleseg/deploy/quantize.py), calibrated on the first images of the dataset
+given (val.py: its val set, as PaddleSeg's post-training quantization examples do).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
-from typing import List, Optional, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import paddle
 
+from .backends import check_precision, open_backend
 from .exporter import export_static
-from .predictor import create_predictor, run_predictor
+
+ENGINES = ("dygraph", "inference", "paddle", "onnxruntime", "openvino")
+# int8: images whose activations set the quantization ranges (the first of the dataset given)
+CALIBRATION_IMAGES = 32
 
 
 class PredictorModel:
@@ -22,28 +31,52 @@ class PredictorModel:
 
     Args:
         model: the dygraph model with its weights loaded.
-        device: 'cpu' or 'gpu'.
-        cpu_threads: math threads of the CPU predictor.
-        use_onednn: CPU: oneDNN kernels (with the Paddle 3.3 workaround of predictor.py).
+        device: 'cpu' or 'gpu' (Paddle Inference only; the ONNX runtimes run on the CPU).
+        cpu_threads: math threads of the runtime.
+        use_onednn: Paddle Inference on CPU: oneDNN kernels (with the workaround of predictor.py).
+        backend: 'paddle', 'onnxruntime' or 'openvino' (paddleseg/deploy/backends.py).
+        precision: 'fp32', 'bf16' (CPU), 'int8' (openvino) or 'fp16' (Paddle Inference on GPU).
+        calibration: int8: a dataset (or list) of samples, dicts with "img" (C x H x W); the first
+            CALIBRATION_IMAGES calibrate the quantization.
     """
 
     training = False
 
     def __init__(self, model: paddle.nn.Layer, device: str = "cpu", cpu_threads: int = 1,
-                 use_onednn: bool = True) -> None:
+                 use_onednn: bool = True, backend: str = "paddle", precision: str = "fp32",
+                 calibration: Optional[Sequence[Any]] = None) -> None:
+        from ..utils.errors import UsageError
+        # refused before the (slow) export
+        check_precision(backend, precision, device if backend == "paddle" else "cpu")
+        if precision == "int8" and not calibration:
+            raise UsageError("--precision int8 needs calibration images: val.py uses its val set; "
+                             "elsewhere quantize with tools/quantize.py and run tools/infer.py "
+                             "--backend openvino")
         self._dir: Optional[str] = tempfile.mkdtemp(prefix="paddleseg_engine_")
         files = export_static(model, self._dir, "none")
-        self.predictor = create_predictor(files["model"], files["params"], device=device,
-                                          cpu_threads=cpu_threads, use_onednn=use_onednn)
+        onnx_file = None
+        if backend != "paddle":
+            from .onnx_convert import convert_to_onnx
+            onnx_file = convert_to_onnx(files["model"], files["params"],
+                                        os.path.join(self._dir, "model.onnx"))
+        if precision == "int8":
+            from .quantize import quantize_int8
+            count = min(len(calibration), CALIBRATION_IMAGES)
+            samples = [calibration[i]["img"] for i in range(count)]
+            onnx_file = quantize_int8(onnx_file, samples, os.path.join(self._dir, "model_int8.xml"))
+        self.backend = open_backend(backend, cpu_threads, precision, model_file=files["model"],
+                                    params_file=files["params"], onnx_file=onnx_file,
+                                    device=device if backend == "paddle" else "cpu",
+                                    use_onednn=use_onednn)
 
     def eval(self) -> "PredictorModel":
         return self
 
     def train(self) -> "PredictorModel":
-        raise RuntimeError("a Paddle Inference engine cannot train; use the dygraph model")
+        raise RuntimeError("an inference engine cannot train; use the dygraph model")
 
     def __call__(self, x: paddle.Tensor) -> List[paddle.Tensor]:
-        return [paddle.to_tensor(run_predictor(self.predictor, x.numpy())[0])]
+        return [paddle.to_tensor(self.backend(x.numpy()))]
 
     def close(self) -> None:
         if self._dir:
@@ -54,18 +87,27 @@ class PredictorModel:
         self.close()
 
 
-def forward_engine(model: paddle.nn.Layer, engine: str,
-                   cpu_threads: Optional[int] = None) -> Union[paddle.nn.Layer, PredictorModel]:
+def forward_engine(model: paddle.nn.Layer, engine: str, cpu_threads: Optional[int] = None,
+                   precision: str = "fp32", calibration: Optional[Sequence[Any]] = None
+                   ) -> Union[paddle.nn.Layer, PredictorModel]:
     """What runs the forward passes for ``--engine``: the eval-mode model itself ('dygraph') or a
-    :class:`PredictorModel` built from it ('inference', on the current Paddle device)."""
+    :class:`PredictorModel` built from it ('paddle' = 'inference' on the current Paddle device,
+    'onnxruntime', 'openvino' on the CPU) at ``precision`` (int8: ``calibration`` samples)."""
+    from ..utils.errors import UsageError
     model.eval()
+    if engine not in ENGINES:
+        raise UsageError(f"unknown --engine {engine!r}: one of {', '.join(ENGINES)}")
     if engine == "dygraph":
+        if precision != "fp32":
+            raise UsageError(f"--precision {precision} needs --engine paddle, onnxruntime or "
+                             f"openvino (dygraph runs fp32)")
         return model
-    if engine != "inference":
-        raise ValueError(f"unknown engine {engine!r}: 'dygraph' or 'inference'")
     from ..utils import logger
     from ..utils.runtime import default_num_threads
-    device = "gpu" if paddle.get_device().startswith("gpu") else "cpu"
-    wrapped = PredictorModel(model, device=device, cpu_threads=cpu_threads or default_num_threads())
-    logger.info(f"Forward passes run through Paddle Inference ({device}) on a temporary export of the model")
+    backend = "paddle" if engine == "inference" else engine
+    device = "gpu" if backend == "paddle" and paddle.get_device().startswith("gpu") else "cpu"
+    wrapped = PredictorModel(model, device=device, cpu_threads=cpu_threads or default_num_threads(),
+                             backend=backend, precision=precision, calibration=calibration)
+    logger.info(f"Forward passes run through {backend} ({device}, {precision}) on a temporary "
+                f"export of the model")
     return wrapped

@@ -7,7 +7,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from ..utils import logger
-from ..utils.errors import CheckpointError
+from ..utils.errors import CheckpointError, UsageError
 
 # PaddlePaddle 3.3 CPU: with oneDNN on, any PIR graph holding an interpolate op fails at run time
 # ("ConvertPirAttribute2RuntimeAttribute not support [pir::ArrayAttribute<pir::DoubleAttribute>]",
@@ -59,7 +59,11 @@ def create_predictor(model_file: str, params_file: str, device: str = "cpu", cpu
             if use_onednn:
                 logger.info(f"oneDNN on, without {ONEDNN_BROKEN_PASS} (the graph has interpolate ops, which "
                             f"that pass breaks in Paddle 3.3, issue #79749)")
-        if precision != "fp32":
+        if precision == "bf16":   # oneDNN's bf16 kernels (backends.check_precision checks the CPU)
+            if not use_onednn:
+                raise UsageError("--precision bf16 on CPU runs through oneDNN: keep oneDNN on")
+            config.enable_onednn_bfloat16()
+        elif precision != "fp32":
             logger.warning(f"--precision {precision} is a GPU option; the CPU predictor runs fp32")
     config.switch_ir_optim(True)
     config.disable_glog_info()

@@ -21,9 +21,16 @@ def add_infer_args(parser: argparse.ArgumentParser, aug_flag: str = "--aug_eval"
     g.add_argument("--stride", type=int, nargs=2, default=None, metavar=("W", "H"), help="slide window step (default: the config's test_config)")
     g.add_argument("--crops_per_batch", type=int, default=None,
                    help="slide windows run through the model together (default 4)")
-    g.add_argument("--engine", default="dygraph", choices=["dygraph", "inference"],
-                   help="run the forward passes in dygraph (default) or through Paddle Inference on a "
-                        "temporary export of the model (on CPU with oneDNN: several times faster)")
+    g.add_argument("--engine", default="dygraph",
+                   choices=["dygraph", "inference", "paddle", "onnxruntime", "openvino"],
+                   help="run the forward passes in dygraph (default) or through a runtime on a "
+                        "temporary export of the model: paddle (alias inference: Paddle Inference, "
+                        "on CPU with oneDNN several times faster), onnxruntime or openvino (ONNX "
+                        "conversion, CPU; pip install -e \".[onnx,openvino]\")")
+    g.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8", "fp16"],
+                   help="--engine other than dygraph: fp32 (default), bf16 (paddle / openvino on "
+                        "a CPU with avx512_bf16 or amx_bf16), int8 (openvino, val.py: calibrated "
+                        "on the first 32 val images, pip install nncf) or fp16 (paddle on GPU)")
 
 
 def infer_overrides(args: argparse.Namespace) -> Dict[str, Any]:
