@@ -102,6 +102,10 @@ class ConsoleLogHook(HookBase):
             self.loss_sums, self.count = None, 0
             self.batch_time.reset()
             self.reader_time.reset()
+        elif trainer.iter == trainer.start_iter + 1 and trainer.is_main:
+            # The first [TRAIN] line may be minutes away on a CPU: show that training has started.
+            logger.info(f"Iteration {trainer.iter} done in {step.batch_cost:.1f}s (the first includes one-time "
+                        f"set-up); a [TRAIN] line follows every {self.log_iters} iterations")
 
     def _log(self, trainer: "Trainer", lr: float) -> None:
         avg = mean_over_ranks(self.loss_sums / max(self.count, 1))   # a collective: every rank calls it
