@@ -90,6 +90,11 @@ class ConsoleLogHook(HookBase):
         self.loss_sums: Optional[np.ndarray] = None
         self.count = 0
 
+    def before_train(self, trainer: "Trainer") -> None:
+        if trainer.settings.to_static and trainer.is_main:
+            logger.info("to_static_training: the first iteration traces and compiles the model (on a CPU "
+                        "this can take a minute)")
+
     def after_step(self, trainer: "Trainer", step: StepInfo) -> None:
         self.loss_sums = step.losses if self.loss_sums is None else self.loss_sums + step.losses
         self.count += 1
