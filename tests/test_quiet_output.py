@@ -1,6 +1,7 @@
-"""What a user sees around the results: Paddle's known-harmless noise is gone from real script runs,
-a real warning still shows, progress is plain lines (no carriage returns) when redirected, the
-logger writes no colour codes to a file, and training says what it prepares before the first step."""
+"""What a user sees around the results (issue 14): Paddle's known-harmless noise is gone from real
+script runs, a real warning still shows, progress is plain lines (no carriage returns) when
+redirected, the logger writes no colour codes to a file, and training says what it prepares before
+the first step."""
 import io
 import os
 import subprocess
@@ -21,7 +22,8 @@ KNOWN_NOISE = ("When training, we now always track", "eager_utils.cc", "New Exec
 
 def _run(args, timeout=300, env=None):
     """Run a script the way a user redirecting its output to a file does: no terminal anywhere."""
-    run_env = {k: v for k, v in os.environ.items() if k not in ("GLOG_minloglevel", "GLOG_v", quiet.SHOW_ALL_ENV)}
+    unset = ("GLOG_minloglevel", "GLOG_v", quiet.SHOW_ALL_ENV)
+    run_env = {k: v for k, v in os.environ.items() if k not in unset}
     run_env.update(env or {})
     return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
                           timeout=timeout, env=run_env, stdin=subprocess.DEVNULL)
@@ -33,12 +35,15 @@ def _assert_no_noise(text):
 
 
 @pytest.mark.timeout(300)
-def test_train_run_is_quiet_says_what_it_prepares_and_logs_eval_progress_plainly(synthetic_cityscapes, tmp_path):
-    run = _run(["train.py", "--config", QUICKSTART, "--save_dir", str(tmp_path / "out"), "--iters", "2",
+def test_train_run_is_quiet_says_what_it_prepares_and_logs_eval_progress_plainly(
+        synthetic_cityscapes, tmp_path):
+    run = _run(["train.py", "--config", QUICKSTART, "--save_dir", str(tmp_path / "out"),
+                "--iters", "2",
                 "--batch_size", "2", "--save_interval", "2", "--do_eval", "--num_workers", "0",
                 "--num_threads", "1", "--device", "cpu", "--seed", "0", "--opts",
                 f"train_dataset.dataset_root={synthetic_cityscapes}",
-                f"val_dataset.dataset_root={synthetic_cityscapes}", "train_dataset.transforms.1.crop_size=[32,32]"])
+                f"val_dataset.dataset_root={synthetic_cityscapes}",
+                "train_dataset.transforms.1.crop_size=[32,32]"])
     assert run.returncode == 0, run.stderr[-3000:]
     _assert_no_noise(run.stdout + run.stderr)
     assert run.stderr.strip() == "", run.stderr
@@ -47,7 +52,7 @@ def test_train_run_is_quiet_says_what_it_prepares_and_logs_eval_progress_plainly
     lines = out.splitlines()
     assert "Preparing training from" in lines[0]                # before Paddle is even imported
     assert any("Checking up to 100 training image/label pairs" in line for line in lines)
-    assert any("Iteration 1 done in" in line for line in lines)  # long before the first [TRAIN] line
+    assert any("Iteration 1 done in" in line for line in lines)  # long before a [TRAIN] line
     eval_lines = [line for line in lines if "] eval: " in line or "]\teval: " in line]
     assert eval_lines and "3/3 img (100%)" in eval_lines[-1], out
     report = [line for line in lines if "[EVAL] #Images" in line]
@@ -57,7 +62,8 @@ def test_train_run_is_quiet_says_what_it_prepares_and_logs_eval_progress_plainly
 @pytest.mark.timeout(300)
 def test_export_run_has_no_glog_noise(encnet_checkpoint, synthetic_cityscapes, tmp_path):
     run = _run(["export.py", "--config", QUICKSTART, "--model_path",
-                os.path.join(encnet_checkpoint, "iter_2", "model.pdparams"), "--save_dir", str(tmp_path / "exp"),
+                os.path.join(encnet_checkpoint, "iter_2", "model.pdparams"),
+                "--save_dir", str(tmp_path / "exp"),
                 "--verify_shapes", "32", "64", "--num_threads", "1", "--device", "cpu", "--opts",
                 f"val_dataset.dataset_root={synthetic_cityscapes}"])
     assert run.returncode == 0, run.stderr[-3000:]
@@ -77,7 +83,7 @@ def main(argv=None):
     bn(paddle.ones([2, 2, 2, 2]))                                      # Paddle's harmless warning
     warnings.warn("our real warning: check your labels")               # ours: must show
     warnings.warn_explicit("a Paddle warning not on the list", UserWarning, "paddle/x.py", 1,
-                           module="paddle.x")                           # Paddle's, not listed: must show
+                           module="paddle.x")                 # Paddle's, not listed: must show
 
 run_cli(main)
 """
@@ -102,15 +108,15 @@ def test_harmless_filters_are_precise():
         quiet.ignore_harmless_warnings()
         warnings.warn(BN_WARNING, UserWarning)
         warnings.warn("No ccache found. Please be aware ...", UserWarning)
-        warnings.warn("When training, the learning rate is NaN", UserWarning)   # same start, other text
-        warnings.warn(BN_WARNING, RuntimeWarning)                                # same text, other kind
+        warnings.warn("When training, the learning rate is NaN", UserWarning)  # same start
+        warnings.warn(BN_WARNING, RuntimeWarning)                               # other kind
     assert [(w.category, str(w.message)) for w in seen] == [
         (UserWarning, "When training, the learning rate is NaN"), (RuntimeWarning, BN_WARNING)]
 
 
 def test_native_stderr_filter_drops_only_listed_lines(capfd):
-    harmless = ("W1202 00:31:00.208858 32477 eager_utils.cc:3584] Paddle static graph(PIR) not support "
-                "input out tensor for now!!!!!\n")
+    harmless = ("W1202 00:31:00.208858 32477 eager_utils.cc:3584] Paddle static graph(PIR) not "
+                "support input out tensor for now!!!!!\n")
     real = "W1202 00:31:00.300000 32477 some_op.cc:12] a real native warning\n"
     with quiet.filter_native_stderr():
         os.write(2, harmless.encode())

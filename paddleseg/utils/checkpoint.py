@@ -118,8 +118,8 @@ def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[p
         paddle.save(model.state_dict(), os.path.join(tmp, "model.pdparams"))
         if optimizer is not None:
             with warnings.catch_warnings():
-                # An optimizer without state (plain SGD, constant lr) has an empty state dict: Paddle
-                # warns and still writes the file, which the checkpoint layout keeps.
+                # An optimizer without state (plain SGD, constant lr) has an empty state dict:
+                # Paddle warns and still writes the file, which the checkpoint layout keeps.
                 warnings.filterwarnings("ignore", message="The input state dict is empty",
                                         category=UserWarning)
                 paddle.save(optimizer.state_dict(), os.path.join(tmp, "model.pdopt"))

@@ -79,7 +79,8 @@ class LoadReport:
         """Every tensor that was not loaded, one per line, by kind."""
         lines = [f"  missing in checkpoint: {name}" for name in self.missing]
         lines += [f"  unused from checkpoint: {name}" for name in self.unexpected]
-        lines += [f"  shape mismatch: {k} (checkpoint {a} vs model {b})" for k, a, b in self.mismatched]
+        lines += [f"  shape mismatch: {k} (checkpoint {a} vs model {b})"
+                  for k, a, b in self.mismatched]
         return "\n".join(["Tensors not loaded:"] + lines)
 
     def counts(self) -> str:

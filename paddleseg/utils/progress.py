@@ -36,7 +36,8 @@ def _clock(seconds: float) -> str:
 class PlainProgress:
     """tqdm's ``update``/``close`` interface, reporting with one log line every ``every`` items."""
 
-    def __init__(self, total: int, desc: str, unit: str = "img", every: Optional[int] = None) -> None:
+    def __init__(self, total: int, desc: str, unit: str = "img",
+                 every: Optional[int] = None) -> None:
         self.total, self.desc, self.unit = int(total), desc, unit
         self.every = max(1, every or math.ceil(self.total / LINES))
         self.n = 0
@@ -79,9 +80,9 @@ class _Silent(PlainProgress):
 
 
 def progress(total: int, desc: str, unit: str = "img", enabled: bool = True):
-    """A progress reporter with ``update(n)`` and ``close()``: a tqdm bar when stderr is a terminal
-    (cleared when closed, so the next log line starts clean), plain log lines when it is not, nothing
-    when ``enabled`` is false."""
+    """A progress reporter with ``update(n)`` and ``close()``: a tqdm bar when stderr is a
+    terminal (cleared when closed, so the next log line starts clean), plain log lines when it is
+    not, nothing when ``enabled`` is false."""
     if not enabled:
         return _Silent(total, desc, unit)
     if is_terminal():
@@ -94,7 +95,8 @@ def track(items: Iterable[T], desc: str, unit: str = "img", total: Optional[int]
           enabled: bool = True) -> Iterator[T]:
     """Iterate over ``items`` reporting progress as :func:`progress` does (``total`` defaults to
     ``len(items)``); the reporter is closed when the loop ends or is left early."""
-    bar = progress(len(items) if total is None else total, desc, unit, enabled)  # type: ignore[arg-type]
+    count = len(items) if total is None else total  # type: ignore[arg-type]
+    bar = progress(count, desc, unit, enabled)
     try:
         for item in items:
             yield item

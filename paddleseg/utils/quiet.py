@@ -86,7 +86,7 @@ def is_harmless_native(line: str) -> bool:
 
 @contextlib.contextmanager
 def filter_native_stderr() -> Iterator[None]:
-    """Drop :data:`HARMLESS_NATIVE` lines that C++ code writes to file descriptor 2 inside the block.
+    """Drop :data:`HARMLESS_NATIVE` lines that C++ code writes to file descriptor 2 in the block.
 
     glog cannot filter by message and its WARNING level cannot change once Paddle is loaded, so the
     block's stderr goes to a temporary file and every other line is written back to stderr when the
@@ -107,8 +107,8 @@ def filter_native_stderr() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True)
-                    if not is_harmless_native(line)]
+            text = captured.read().decode("utf-8", "replace")
+            kept = [line for line in text.splitlines(keepends=True) if not is_harmless_native(line)]
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
