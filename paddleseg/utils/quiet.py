@@ -8,8 +8,10 @@ that lists what Paddle prints although nothing is wrong, each entry with the rea
 
 Any other warning, ours or Paddle's, still shows. The scripts get this through
 :func:`paddleseg.utils.cli.run_cli` (before Paddle is imported) and
-:func:`paddleseg.utils.runtime.setup_runtime`; tests/pytest.ini filters the same Python
-warnings for the test suite. Set ``PADDLESEG_SHOW_ALL_WARNINGS=1`` to see everything.
+:func:`paddleseg.utils.runtime.setup_runtime`; glog INFO lines are off through
+``GLOG_minloglevel=1`` and the WARNING line of a static-graph trace is dropped around the export
+(:func:`filter_native_stderr`). tests/conftest.py turns the same Python list into pytest filters.
+Set ``PADDLESEG_SHOW_ALL_WARNINGS=1`` to see everything.
 """
 from __future__ import annotations
 
