@@ -58,12 +58,15 @@ def resume_command(argv=None) -> str:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    from paddleseg.utils import logger
+    # Importing Paddle and building everything takes seconds to minutes on a busy CPU: say so first.
+    logger.info(f"Preparing training from {args.config}: importing PaddlePaddle, then data, model, "
+                "optimizer")
     import paddle
     from paddleseg.cvlibs import Config, SegBuilder
     from paddleseg.core.infer import InferOptions
     from paddleseg.core.hooks import ConfigSnapshotHook
     from paddleseg.core.train import Trainer, TrainSettings
-    from paddleseg.utils import logger
     from paddleseg.utils.runtime import setup_runtime
 
     setup_runtime(args.device, args.num_threads, args.seed)
@@ -75,6 +78,8 @@ def main(argv=None) -> dict:
     train_dataset = builder.train_dataset
     if args.check_labels and hasattr(train_dataset, "check_labels"):
         limit = None if args.check_labels < 0 else args.check_labels
+        logger.info(f"Checking {'all' if limit is None else f'up to {limit}'} training image/label "
+                    f"pairs (--check_labels)")
         train_dataset.check_labels(max_files=limit)
     val_dataset = builder.val_dataset if args.do_eval else None
     # PaddleSeg evaluates during training with the config's test_config too.

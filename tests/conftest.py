@@ -11,15 +11,23 @@ Session fixtures (read-only for the tests that use them; copy before damaging):
 """
 import os
 import random
-import warnings
 
 import pytest
 
-warnings.filterwarnings("ignore", message=".*No ccache found.*")
+from paddleseg.utils.quiet import HARMLESS_WARNINGS
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Scripts run by path (python tools/x.py) put their own folder first on sys.path, so a subprocess would
 # import whichever paddleseg is installed; this makes tests' subprocesses use this checkout's package.
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p)
+
+def pytest_configure(config):
+    """Paddle's known-harmless warnings, from the scripts' own list (paddleseg/utils/quiet.py), as
+    pytest filters (filters set at import would be reset around collection): the test run ends
+    with its summary, not with pages of them."""
+    for category, message, _ in HARMLESS_WARNINGS:
+        config.addinivalue_line("filterwarnings", f"ignore:{message}:{category.__name__}")
+
 
 # The one small size every test that just needs "a dataset" uses.
 SYNTHETIC_SIZE = (64, 32)

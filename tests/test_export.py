@@ -197,6 +197,8 @@ class _Pool(paddle.nn.Layer):
                                                  ("avg", 2, True), ("avg", [2, 1], True), ("max", 3, True),
                                                  ("avg", [None, 2], True), ("matmul", 3, False),
                                                  ("matmul", [2, 6], False)])
+# These one-op models have no parameters, which Paddle's save warns about: expected here.
+@pytest.mark.filterwarnings("ignore:no variable in your model:UserWarning")
 def test_adaptive_pooling_detection_on_single_ops(kind, size, refused, tmp_path):
     static = paddle.jit.to_static(_Pool(kind, size), input_spec=[InputSpec([None, 3, None, None], "float32", "x")],
                                   full_graph=True)
@@ -252,6 +254,7 @@ def test_export_onnx_converts_both_models_on_dynamic_shapes(exported, tmp_path, 
     assert DeployConfig(out["deploy_yaml"]).onnx_file == str(tmp_path / "m.onnx")
 
 
+@pytest.mark.filterwarnings("ignore:no variable in your model:UserWarning")
 def test_export_onnx_refuses_raw_adaptive_pooling_on_dynamic_shapes(tmp_path, monkeypatch):
     # A model calling F.adaptive_avg_pool2d(x, 2) still cannot convert on a dynamic shape (the
     # converter aborts): refused before the converter is looked for, with the reason and ways out.

@@ -164,3 +164,26 @@ def test_default_cache_root(monkeypatch, tmp_path):
     monkeypatch.delenv("PADDLESEG_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert download.cache_root() == os.path.join(str(tmp_path), ".cache", "paddleseg", "pretrained")
+
+
+def test_lenient_load_warns_once_in_summary_and_lists_all_at_debug(tmp_path, capsys, monkeypatch):
+    import warnings
+
+    from paddleseg.utils import logger
+    state = Tiny().state_dict()
+    del state["bn._variance"]
+    for i in range(12):
+        state[f"extra.{i}"] = paddle.zeros([1])
+    path = tmp_path / "partial.pdparams"
+    paddle.save(state, str(path))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        load_pretrained_model(Tiny(), str(path))
+    assert not [w for w in seen if "Skip loading" in str(w.message)]   # no line per tensor
+    captured = capsys.readouterr()
+    assert "extra.11" not in captured.out + captured.err                # the summary names a few
+    monkeypatch.setattr(logger, "log_level", 0)
+    load_pretrained_model(Tiny(), str(path))
+    out = capsys.readouterr().out
+    assert "[DEBUG]" in out and "unused from checkpoint: extra.11" in out
+    assert "missing in checkpoint: bn._variance" in out

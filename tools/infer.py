@@ -128,9 +128,8 @@ def _predict_all(args: argparse.Namespace, deploy, predictor, transforms, images
 
     An unreadable image is logged and skipped (listed in ``failed``); the others are still predicted.
     """
-    from tqdm import tqdm
-
     from paddleseg.utils import logger
+    from paddleseg.utils.progress import track
     from paddleseg.utils.visualize import palette_for, prediction_names
     names = dict(zip(images, prediction_names(images, base)))
     palette = palette_for(deploy.palette, len(deploy.palette or ()))
@@ -141,7 +140,7 @@ def _predict_all(args: argparse.Namespace, deploy, predictor, transforms, images
         written.extend(_run_batch(args, deploy, predictor, group, names, palette, times))
         group.clear()
 
-    for path in tqdm(images, desc="infer", unit="img", dynamic_ncols=True):
+    for path in track(images, "infer"):
         start = time.perf_counter()
         try:
             original, data = _preprocess(transforms, path)

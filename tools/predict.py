@@ -62,11 +62,11 @@ def _predict_images(args: argparse.Namespace, images: List[str], names: Dict[str
     and the images that could not be read."""
     import numpy as np
     import paddle
-    from tqdm import tqdm
 
     from paddleseg.core.infer import inference
     from paddleseg.transforms.io import read_image
     from paddleseg.utils import logger
+    from paddleseg.utils.progress import track
     from paddleseg.datasets import dataset_facts
     from paddleseg.utils.visualize import palette_for, save_prediction
 
@@ -75,7 +75,7 @@ def _predict_images(args: argparse.Namespace, images: List[str], names: Dict[str
     logger.info(f"Predicting {len(images)} image(s) ({options.describe()}) into {args.save_dir}")
     written, failed = [], []
     with paddle.no_grad():
-        for path in tqdm(images, desc="predict", unit="img", dynamic_ncols=True):
+        for path in track(images, "predict"):
             try:
                 original = read_image(path, channels=3, to_rgb=True)   # decoded once, RGB float32
             except (OSError, ValueError, DataError) as e:

@@ -91,6 +91,11 @@ class ConsoleLogHook(HookBase):
         self.loss_sums: Optional[np.ndarray] = None
         self.count = 0
 
+    def before_train(self, trainer: "Trainer") -> None:
+        if trainer.settings.to_static and trainer.is_main:
+            logger.info("to_static_training: the first iteration traces and compiles the model "
+                        "(on a CPU this can take a minute)")
+
     def after_step(self, trainer: "Trainer", step: StepInfo) -> None:
         self.loss_sums = step.losses if self.loss_sums is None else self.loss_sums + step.losses
         self.count += 1
@@ -103,6 +108,11 @@ class ConsoleLogHook(HookBase):
             self.loss_sums, self.count = None, 0
             self.batch_time.reset()
             self.reader_time.reset()
+        elif trainer.iter == trainer.start_iter + 1 and trainer.is_main:
+            # The first [TRAIN] line may be minutes away on a CPU: show that training has started.
+            logger.info(f"Iteration {trainer.iter} done in {step.batch_cost:.1f}s (the first "
+                        f"includes one-time set-up); a [TRAIN] line follows every "
+                        f"{self.log_iters} iterations")
 
     def _log(self, trainer: "Trainer", lr: float) -> None:
         avg = mean_over_ranks(self.loss_sums / max(self.count, 1))   # a collective: every rank calls it

@@ -7,11 +7,11 @@ from typing import Any, Dict, Iterable, List, Optional
 
 import paddle
 import paddle.distributed as dist
-from tqdm import tqdm
 
 from ..datasets.facts import dataset_facts
 from ..utils import logger
 from ..utils.metrics import confusion_matrix, metrics_from_confusion
+from ..utils.progress import progress as progress_reporter
 from ..utils.runtime import seed_worker
 from .data import CheckedLoader, GuardedSamples, guarded_collate
 from .infer import InferOptions, inference
@@ -54,7 +54,7 @@ def _eval_loader(shard: paddle.io.Dataset, batch_size: int, num_workers: int) ->
 
 
 def _confusion(model: paddle.nn.Layer, loader: Iterable[List[Dict[str, Any]]], options: InferOptions,
-               num_classes: int, ignore_index: int, bar: tqdm) -> paddle.Tensor:
+               num_classes: int, ignore_index: int, bar: Any) -> paddle.Tensor:
     """The confusion matrix of ``model``'s predictions over ``loader`` (this rank's images only)."""
     cm = paddle.zeros([num_classes, num_classes], dtype="int64")
     with paddle.no_grad():
@@ -92,7 +92,7 @@ def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_worker
             to the label's size through ``trans_info``.
         num_workers: data-loading worker processes.
         print_detail: log the start line and the report.
-        progress: show a progress bar with images/s.
+        progress: show progress (a bar on a terminal, else a log line every 10% of the images).
         options: whole / slide / flip / multi-scale settings (default: whole image).
         batch_size: images loaded together; those of equal size (and transform records) run
             through the model as one batch.
@@ -111,8 +111,7 @@ def evaluate(model: paddle.nn.Layer, eval_dataset: paddle.io.Dataset, num_worker
     if show:
         logger.info(f"Start evaluating (total_samples: {len(eval_dataset)}, batch_size: {batch_size}, "
                     f"{options.describe()})...")
-    bar = tqdm(total=len(shard), desc="eval", unit="img", disable=not (progress and show),
-               dynamic_ncols=True, leave=False)
+    bar = progress_reporter(len(shard), "eval", enabled=progress and show)
     try:
         cm = _confusion(model, loader, options, num_classes, _ignore_index(eval_dataset), bar)
     finally:

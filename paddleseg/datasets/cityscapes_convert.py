@@ -15,10 +15,10 @@ from typing import Dict, List, Sequence
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from paddleseg.datasets import cityscapes_labels as cl
 from paddleseg.transforms.io import read_label
+from paddleseg.utils.progress import progress
 
 ID_SUFFIX = "_gtFine_labelIds.png"
 TRAIN_ID_SUFFIX = "_gtFine_labelTrainIds.png"
@@ -70,7 +70,7 @@ def convert_all(root: str, num_workers: int = 4, overwrite: bool = False,
                                 f"and unzip it into {root}")
     jobs = [(f, overwrite) for f in files]
     counts = {"found": len(files), "written": 0, "skipped": 0}
-    bar = tqdm(total=len(jobs), desc="labelIds -> labelTrainIds", disable=not show_progress)
+    bar = progress(len(jobs), "labelIds -> labelTrainIds", unit="file", enabled=show_progress)
     if num_workers > 1:
         pool = Pool(num_workers)
         try:

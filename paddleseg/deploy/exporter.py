@@ -10,6 +10,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.static import InputSpec
 
+from ..utils.quiet import filter_native_stderr
+
 OUTPUT_OPS = ("argmax", "softmax", "none")
 MODEL_PREFIX = "model"
 
@@ -68,7 +70,8 @@ def export_static(model: nn.Layer, save_dir: str, output_op: str = "argmax",
     shape = list(input_shape) if input_shape else [None, input_channels(model), None, None]
     static = paddle.jit.to_static(wrapper, input_spec=[InputSpec(shape, "float32", "x")], full_graph=True)
     os.makedirs(save_dir, exist_ok=True)
-    paddle.jit.save(static, os.path.join(save_dir, MODEL_PREFIX))
+    with filter_native_stderr():   # the trace prints a known-harmless glog WARNING
+        paddle.jit.save(static, os.path.join(save_dir, MODEL_PREFIX))
     return model_files(save_dir)
 
 

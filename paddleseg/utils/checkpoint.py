@@ -22,6 +22,7 @@ import os
 import pickle
 import re
 import shutil
+import warnings
 from typing import Any, Dict, List, Optional
 
 import paddle
@@ -116,7 +117,12 @@ def save_checkpoint(ckpt_dir: str, model: paddle.nn.Layer, optimizer: Optional[p
     def writer(tmp: str) -> None:
         paddle.save(model.state_dict(), os.path.join(tmp, "model.pdparams"))
         if optimizer is not None:
-            paddle.save(optimizer.state_dict(), os.path.join(tmp, "model.pdopt"))
+            with warnings.catch_warnings():
+                # An optimizer without state (plain SGD, constant lr) has an empty state dict:
+                # Paddle warns and still writes the file, which the checkpoint layout keeps.
+                warnings.filterwarnings("ignore", message="The input state dict is empty",
+                                        category=UserWarning)
+                paddle.save(optimizer.state_dict(), os.path.join(tmp, "model.pdopt"))
         if rng_state is not None:
             with open(os.path.join(tmp, RNG_STATE), "wb") as f:
                 pickle.dump(rng_state, f)

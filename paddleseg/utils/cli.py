@@ -134,7 +134,11 @@ def run_cli(main: Callable[[Optional[List[str]]], Any], argv: Optional[List[str]
     exits with its ``exit_code`` (2 usage/config, 1 runtime); Ctrl-C and SIGTERM outside training
     (which handles them itself) print one line and exit 130 / 143. Any other exception is a bug: its traceback shows.
     With ``--debug`` / ``PADDLESEG_DEBUG=1`` user errors show their traceback as well.
+    Paddle's known-harmless warnings and log lines are silenced first
+    (:mod:`paddleseg.utils.quiet`).
     """
+    from .quiet import silence_known_noise
+    silence_known_noise()   # before main imports Paddle: glog reads its level when Paddle loads
     prog = os.path.basename(sys.argv[0]) or "paddleseg"
     debug = debug_requested(argv)
     try:

@@ -75,6 +75,14 @@ class LoadReport:
             lines.append(f"  shape mismatch, skipped ({len(self.mismatched)}): {first_names(shown, MAX_LISTED)}")
         return "\n".join(lines)
 
+    def full_listing(self) -> str:
+        """Every tensor that was not loaded, one per line, by kind."""
+        lines = [f"  missing in checkpoint: {name}" for name in self.missing]
+        lines += [f"  unused from checkpoint: {name}" for name in self.unexpected]
+        lines += [f"  shape mismatch: {k} (checkpoint {a} vs model {b})"
+                  for k, a, b in self.mismatched]
+        return "\n".join(["Tensors not loaded:"] + lines)
+
     def counts(self) -> str:
         """One line: how many tensors matched and the first few names of each problem."""
         limit = MAX_LISTED_STRICT
@@ -262,6 +270,8 @@ def _load(model: nn.Layer, pretrained: str) -> LoadReport:
     report = apply_state_dict(model, read_state_dict(path, source=pretrained))
     log = logger.info if report.clean else logger.warning
     log(report.summary(model.__class__.__name__, path))
+    if not report.clean:   # the summary names a few per kind; PADDLESEG_LOG_LEVEL=0 shows them all
+        logger.debug(report.full_listing())
     return report
 
 

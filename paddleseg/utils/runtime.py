@@ -17,6 +17,7 @@ import paddle
 from . import logger
 from .cli import exit_cleanly_on_sigterm
 from .errors import UsageError
+from .quiet import silence_known_noise
 
 
 def default_num_threads() -> int:
@@ -78,8 +79,10 @@ def seed_worker(worker_id: int) -> None:
 
 def setup_runtime(device: str = "auto", num_threads: Optional[int] = None, seed: Optional[int] = None) -> str:
     """Apply device, thread and seed settings and log them once; SIGTERM then ends the script with
-    one line and exit status 143 (see :func:`paddleseg.utils.cli.exit_cleanly_on_sigterm`)."""
+    one line and exit status 143 (see :func:`paddleseg.utils.cli.exit_cleanly_on_sigterm`); Paddle's
+    known-harmless warnings are filtered (:mod:`paddleseg.utils.quiet`)."""
     exit_cleanly_on_sigterm()
+    silence_known_noise()
     device = set_device(device)
     threads = set_cpu_threads(num_threads)
     set_seed(seed)

@@ -1,0 +1,116 @@
+"""Known-harmless output of PaddlePaddle, silenced by the entry points, and only that.
+
+A newcomer reads a warning above every run as "something is broken". This module is the one place
+that lists what Paddle prints although nothing is wrong, each entry with the reason it is harmless:
+
+* :data:`HARMLESS_WARNINGS`: Python warnings (category, start of the message, why).
+* :data:`HARMLESS_NATIVE`: lines Paddle's C++ side (glog) writes to stderr (pattern, why).
+
+Any other warning, ours or Paddle's, still shows. The scripts get this through
+:func:`paddleseg.utils.cli.run_cli` (before Paddle is imported) and
+:func:`paddleseg.utils.runtime.setup_runtime`; glog INFO lines are off through
+``GLOG_minloglevel=1`` and the WARNING line of a static-graph trace is dropped around the export
+(:func:`filter_native_stderr`). tests/conftest.py turns the same Python list into pytest filters.
+Set ``PADDLESEG_SHOW_ALL_WARNINGS=1`` to see everything.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import warnings
+from typing import Iterator, Tuple, Type
+
+# (category, regex matched at the start of the message, why it is harmless)
+HARMLESS_WARNINGS: Tuple[Tuple[Type[Warning], str, str], ...] = (
+    (UserWarning, r"When training, we now always track global mean and variance",
+     "paddle.nn.BatchNorm* in train mode announces that running statistics are updated, which is "
+     "what training wants (PaddleSeg's models rely on it); printed at every training run"),
+    (UserWarning, r"No ccache found",
+     "printed by `import paddle`; ccache only matters when compiling custom C++ operators"),
+)
+
+# (regex searched in one stderr line, why it is harmless); glog's format is
+# "<L><mmdd hh:mm:ss.us> <thread> <file>:<line>] <message>"
+HARMLESS_NATIVE: Tuple[Tuple[str, str], ...] = (
+    (r"eager_utils\.cc:\d+\] Paddle static graph\(PIR\) not support input out tensor for now",
+     "WARNING printed once per process the first time `paddle.add` is traced to a static graph "
+     "(Paddle passes out=None itself); every export and --engine inference run hits it"),
+    (r"pir_interpreter\.cc:\d+\] New Executor is Running",
+     "INFO: Paddle's static-graph executor starts (first run of an exported model)"),
+    (r"pir_interpreter\.cc:\d+\] pir interpreter is running by multi-thread mode",
+     "INFO: the same executor announcing its thread mode"),
+)
+
+SHOW_ALL_ENV = "PADDLESEG_SHOW_ALL_WARNINGS"
+# glog's own switches: a user who set either wants Paddle's native log as configured.
+_GLOG_ENV = ("GLOG_minloglevel", "GLOG_v")
+_NATIVE = [re.compile(pattern) for pattern, _ in HARMLESS_NATIVE]
+
+
+def show_all() -> bool:
+    """True when the user asked for every warning and log line (``PADDLESEG_SHOW_ALL_WARNINGS``)."""
+    return os.environ.get(SHOW_ALL_ENV, "").lower() not in ("", "0", "false", "no")
+
+
+def ignore_harmless_warnings() -> None:
+    """Install a precise ``ignore`` filter for each of :data:`HARMLESS_WARNINGS` (idempotent)."""
+    if show_all():
+        return
+    for category, message, _ in HARMLESS_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+
+
+def quiet_native_info() -> None:
+    """Hide glog INFO lines (:data:`HARMLESS_NATIVE`'s executor notices) for Paddle imported after
+    this call: ``GLOG_minloglevel=1`` keeps glog's WARNING, ERROR and FATAL lines. glog reads the
+    variable once, when Paddle's library loads, so this must run before ``import paddle``; a value
+    the user set (or ``GLOG_v``) is left alone."""
+    if show_all() or any(name in os.environ for name in _GLOG_ENV):
+        return
+    os.environ["GLOG_minloglevel"] = "1"
+
+
+def silence_known_noise() -> None:
+    """What an entry point calls: the Python warning filters and, if Paddle is not imported yet,
+    glog's INFO level."""
+    ignore_harmless_warnings()
+    if "paddle" not in sys.modules:
+        quiet_native_info()
+
+
+def is_harmless_native(line: str) -> bool:
+    """True for a stderr line that is one of :data:`HARMLESS_NATIVE`."""
+    return any(p.search(line) for p in _NATIVE)
+
+
+@contextlib.contextmanager
+def filter_native_stderr() -> Iterator[None]:
+    """Drop :data:`HARMLESS_NATIVE` lines that C++ code writes to file descriptor 2 in the block.
+
+    glog cannot filter by message and its WARNING level cannot change once Paddle is loaded, so the
+    block's stderr goes to a temporary file and every other line is written back to stderr when the
+    block ends (also when it raises). Keep the block narrow (one Paddle call known to print them):
+    its other stderr output appears when the block ends, not as it happens.
+    """
+    if show_all():
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", "replace")
+            kept = [line for line in text.splitlines(keepends=True) if not is_harmless_native(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
