@@ -1,4 +1,4 @@
-"""Install with ``pip install -e .`` (add ``[test]`` for pytest)."""
+"""Install with ``pip install -e .`` (add ``[test,onnx,openvino]`` for the whole test suite)."""
 import os
 import re
 

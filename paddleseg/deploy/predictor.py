@@ -33,38 +33,10 @@ def create_predictor(model_file: str, params_file: str, device: str = "cpu", cpu
 
     config = inference.Config(model_file, params_file)
     if device.startswith("gpu"):
-        config.enable_use_gpu(gpu_memory_mb, gpu_id)
-        if use_trt:
-            trt_precision = {"fp32": inference.PrecisionType.Float32,
-                             "fp16": inference.PrecisionType.Half}[precision]
-            config.enable_tensorrt_engine(workspace_size=1 << 30, max_batch_size=1, min_subgraph_size=3,
-                                          precision_mode=trt_precision, use_static=False, use_calib_mode=False)
-            if trt_min_shape and trt_max_shape:
-                opt = trt_opt_shape or trt_max_shape
-                config.set_trt_dynamic_shape_info({"x": list(trt_min_shape)}, {"x": list(trt_max_shape)},
-                                                  {"x": list(opt)})
-        elif precision == "fp16":
-            config.enable_use_gpu(gpu_memory_mb, gpu_id, inference.PrecisionType.Half)
+        _configure_gpu(config, precision, gpu_memory_mb, gpu_id, use_trt,
+                       trt_min_shape, trt_max_shape, trt_opt_shape)
     else:
-        config.disable_gpu()
-        config.set_cpu_math_library_num_threads(cpu_threads)
-        if use_onednn:
-            config.enable_onednn()
-        elif hasattr(config, "disable_onednn"):
-            config.disable_onednn()
-        if graph_has_interpolate(model_file):
-            # Deleted even with oneDNN off: once one oneDNN predictor ran in a process, Paddle 3.3
-            # places ops on oneDNN for later predictors too (measured), and the bug comes back.
-            config.delete_pass(ONEDNN_BROKEN_PASS)
-            if use_onednn:
-                logger.info(f"oneDNN on, without {ONEDNN_BROKEN_PASS} (the graph has interpolate ops, which "
-                            f"that pass breaks in Paddle 3.3, issue #79749)")
-        if precision == "bf16":   # oneDNN's bf16 kernels (backends.check_precision checks the CPU)
-            if not use_onednn:
-                raise UsageError("--precision bf16 on CPU runs through oneDNN: keep oneDNN on")
-            config.enable_onednn_bfloat16()
-        elif precision != "fp32":
-            logger.warning(f"--precision {precision} is a GPU option; the CPU predictor runs fp32")
+        _configure_cpu(config, model_file, precision, cpu_threads, use_onednn)
     config.switch_ir_optim(True)
     config.disable_glog_info()
     try:
@@ -76,6 +48,48 @@ def create_predictor(model_file: str, params_file: str, device: str = "cpu", cpu
         raise CheckpointError(f"Paddle Inference cannot load the exported model {model_file} with "
                               f"{params_file}: {reason}. The files are truncated or corrupt (or do not "
                               f"belong together); export the model again with export.py.") from err
+
+
+def _configure_gpu(config, precision: str, gpu_memory_mb: int, gpu_id: int, use_trt: bool,
+                   trt_min_shape, trt_max_shape, trt_opt_shape) -> None:
+    """GPU with a memory pool; TensorRT (fp32/fp16, dynamic shape ranges) or fp16 GPU kernels."""
+    from paddle import inference
+
+    config.enable_use_gpu(gpu_memory_mb, gpu_id)
+    if use_trt:
+        trt_precision = {"fp32": inference.PrecisionType.Float32,
+                         "fp16": inference.PrecisionType.Half}[precision]
+        config.enable_tensorrt_engine(workspace_size=1 << 30, max_batch_size=1, min_subgraph_size=3,
+                                      precision_mode=trt_precision, use_static=False, use_calib_mode=False)
+        if trt_min_shape and trt_max_shape:
+            opt = trt_opt_shape or trt_max_shape
+            config.set_trt_dynamic_shape_info({"x": list(trt_min_shape)}, {"x": list(trt_max_shape)},
+                                              {"x": list(opt)})
+    elif precision == "fp16":
+        config.enable_use_gpu(gpu_memory_mb, gpu_id, inference.PrecisionType.Half)
+
+
+def _configure_cpu(config, model_file: str, precision: str, cpu_threads: int, use_onednn: bool) -> None:
+    """CPU math threads, oneDNN (without its broken pass on graphs with interpolate), bf16."""
+    config.disable_gpu()
+    config.set_cpu_math_library_num_threads(cpu_threads)
+    if use_onednn:
+        config.enable_onednn()
+    elif hasattr(config, "disable_onednn"):
+        config.disable_onednn()
+    if graph_has_interpolate(model_file):
+        # Deleted even with oneDNN off: once one oneDNN predictor ran in a process, Paddle 3.3
+        # places ops on oneDNN for later predictors too (measured), and the bug comes back.
+        config.delete_pass(ONEDNN_BROKEN_PASS)
+        if use_onednn:
+            logger.info(f"oneDNN on, without {ONEDNN_BROKEN_PASS} (the graph has interpolate ops, which "
+                        f"that pass breaks in Paddle 3.3, issue #79749)")
+    if precision == "bf16":   # oneDNN's bf16 kernels (backends.check_precision checks the CPU)
+        if not use_onednn:
+            raise UsageError("--precision bf16 on CPU runs through oneDNN: keep oneDNN on")
+        config.enable_onednn_bfloat16()
+    elif precision != "fp32":
+        logger.warning(f"--precision {precision} is a GPU option; the CPU predictor runs fp32")
 
 
 def _first_line(message: str) -> str:
