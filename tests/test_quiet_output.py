@@ -20,13 +20,15 @@ KNOWN_NOISE = ("When training, we now always track", "eager_utils.cc", "New Exec
                "pir interpreter is running", "Skip loading for", "No ccache found")
 
 
-def _run(args, timeout=300, env=None):
-    """Run a script the way a user redirecting its output to a file does: no terminal anywhere."""
+def _run(args, timeout=300, env=None, merged=False):
+    """Run a script the way a user redirecting its output to a file does: no terminal anywhere
+    (``merged``: stderr into stdout, in the order written, as ``script > log 2>&1``)."""
     unset = ("GLOG_minloglevel", "GLOG_v", quiet.SHOW_ALL_ENV)
     run_env = {k: v for k, v in os.environ.items() if k not in unset}
     run_env.update(env or {})
-    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env=run_env, stdin=subprocess.DEVNULL)
+    err = subprocess.STDOUT if merged else subprocess.PIPE
+    return subprocess.run([sys.executable, *args], cwd=REPO, stdout=subprocess.PIPE, stderr=err,
+                          text=True, timeout=timeout, env=run_env, stdin=subprocess.DEVNULL)
 
 
 def _assert_no_noise(text):
@@ -70,6 +72,35 @@ def test_export_run_has_no_glog_noise(encnet_checkpoint, synthetic_cityscapes, t
     _assert_no_noise(run.stdout + run.stderr)
     assert run.stderr.strip() == "", run.stderr
     assert "Export check passed" in run.stdout
+
+
+# Each script with a config that does not exist: it fails fast with a one-line error, after the
+# line that must come before its slow imports.
+_MISSING = ["--config", "missing/config.yml", "--num_threads", "1", "--device", "cpu"]
+PREPARING_RUNS = [
+    ("val.py", ["--model_path", "missing/model.pdparams"], "Preparing evaluation of"),
+    ("export.py", ["--model_path", "missing/model.pdparams"], "Preparing export of"),
+    ("tools/predict.py", ["--model_path", "missing/model.pdparams", "--image_path", "README.md"],
+     "Preparing prediction of"),
+    ("tools/infer.py", ["--image_path", "README.md"], "Preparing inference of"),
+]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("script, args, expected", PREPARING_RUNS,
+                         ids=[run[0] for run in PREPARING_RUNS])
+def test_a_redirected_script_says_what_it_prepares_before_importing_paddle(script, args, expected):
+    # -X importtime writes a stderr line as each module finishes importing: merged with the log
+    # (stdout, flushed at each line), it shows what ran before the "Preparing" line.
+    run = _run(["-X", "importtime", script, *_MISSING, *args], timeout=120, merged=True)
+    lines = run.stdout.splitlines()
+    said = [i for i, line in enumerate(lines) if not line.startswith("import time:")]
+    assert said and expected in lines[said[0]], run.stdout[-3000:]   # the script's first line
+    imported = {i: line.rsplit("|", 1)[-1].strip() for i, line in enumerate(lines)
+                if line.startswith("import time:")}
+    slow = [i for i, name in imported.items() if name in ("paddle", "cv2")]
+    assert slow and min(slow) > said[0], "Paddle or OpenCV imported before the first log line"
+    assert "error: " in lines[said[-1]] and run.returncode in (1, 2), run.stdout[-3000:]
 
 
 REAL_WARNINGS_SCRIPT = """
