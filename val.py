@@ -20,7 +20,8 @@ import json
 import os
 from typing import Tuple
 
-from paddleseg.utils.cli import HelpFormatter, add_common_args, add_out_arg, announce_preparing, run_cli
+from paddleseg.utils.cli import (HelpFormatter, add_common_args, add_out_arg, announce_preparing,
+                                 run_cli)
 from paddleseg.utils.infer_cli import add_infer_args
 
 

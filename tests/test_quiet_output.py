@@ -4,6 +4,7 @@ redirected, the logger writes no colour codes to a file, and training says what 
 the first step."""
 import io
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -130,6 +131,50 @@ def test_real_warnings_still_show_through_the_entry_point():
     # and everything shows when asked for
     loud = _run(["-c", REAL_WARNINGS_SCRIPT], timeout=120, env={quiet.SHOW_ALL_ENV: "1"})
     assert "always track global mean" in loud.stderr and "our real warning" in loud.stderr
+
+
+TO_STATIC_SCRIPT = """
+import sys, warnings
+sys.path.insert(0, sys.argv[2])   # tests/, for tiny_training
+from paddleseg.utils.cli import run_cli
+
+def main(argv=None):
+    import paddle
+    from tiny_training import TinyData, TinyNet, build_trainer
+    from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss
+
+    class Net(TinyNet):
+        def forward(self, x):
+            x = paddle.add(x, paddle.zeros_like(x))   # traced: Paddle's eager_utils.cc WARNING
+            x.place                                    # traced: Paddle's 'place' UserWarning
+            warnings.warn("the user's model warns while it is traced")    # ours: must show
+            return super().forward(x)
+
+    paddle.set_device("cpu")
+    paddle.seed(0)
+    model = Net()
+    opt = paddle.optimizer.SGD(learning_rate=0.1, parameters=model.parameters())
+    build_trainer(model, TinyData(n=4), opt, MultiOutputLoss([CrossEntropyLoss()], [1.0]),
+                  sys.argv[1], iters=3, batch_size=2, log_iters=1, seed=0, to_static=True).run()
+
+run_cli(main)
+"""
+
+
+@pytest.mark.timeout(180)
+def test_to_static_training_hides_only_the_known_tracing_noise(tmp_path):
+    listed = ([re.compile(pattern) for pattern, _ in quiet.HARMLESS_NATIVE]
+              + [re.compile(message) for _, message, _ in quiet.HARMLESS_WHILE_TRACING])
+    args = ["-c", TO_STATIC_SCRIPT, str(tmp_path / "quiet"), os.path.join(REPO, "tests")]
+    run = _run(args, timeout=180)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert [p.pattern for p in listed if p.search(run.stderr)] == [], run.stderr
+    assert "the user's model warns while it is traced" in run.stderr
+    assert "iter: 3/3" in run.stdout
+    # the model does trigger Paddle's lines: they show when everything is asked for
+    args[2] = str(tmp_path / "loud")
+    loud = _run(args, timeout=180, env={quiet.SHOW_ALL_ENV: "1"})
+    assert "eager_utils.cc" in loud.stderr and "'place' interface" in loud.stderr, loud.stderr
 
 
 def test_harmless_filters_are_precise():

@@ -65,7 +65,8 @@ def _percentiles(values: List[float]) -> str:
 def main(argv=None) -> Dict[str, object]:
     """Predict every image with the exported model; optionally benchmark it (see the module doc)."""
     args = parse_args(argv)
-    runtime = {"paddle": "Paddle Inference", "onnxruntime": "ONNX Runtime"}.get(args.backend, "OpenVINO")
+    runtime = {"paddle": "Paddle Inference", "onnxruntime": "ONNX Runtime",
+               "openvino": "OpenVINO"}[args.backend]
     announce_preparing(f"inference of {args.image_path} with {args.config}",
                        f"the {runtime} predictor", importing="PaddlePaddle and OpenCV")
     from paddleseg.deploy.deploy_config import DeployConfig
