@@ -135,7 +135,6 @@ def test_real_warnings_still_show_through_the_entry_point():
 
 TO_STATIC_SCRIPT = """
 import sys, warnings
-sys.path.insert(0, sys.argv[2])   # tests/, for tiny_training
 from paddleseg.utils.cli import run_cli
 
 def main(argv=None):
@@ -165,15 +164,17 @@ run_cli(main)
 def test_to_static_training_hides_only_the_known_tracing_noise(tmp_path):
     listed = ([re.compile(pattern) for pattern, _ in quiet.HARMLESS_NATIVE]
               + [re.compile(message) for _, message, _ in quiet.HARMLESS_WHILE_TRACING])
-    args = ["-c", TO_STATIC_SCRIPT, str(tmp_path / "quiet"), os.path.join(REPO, "tests")]
-    run = _run(args, timeout=180)
+    # tests/ on the path for tiny_training
+    env = {"PYTHONPATH": os.pathsep.join([os.path.join(REPO, "tests"), REPO])}
+    args = ["-c", TO_STATIC_SCRIPT, str(tmp_path / "quiet")]
+    run = _run(args, timeout=180, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     assert [p.pattern for p in listed if p.search(run.stderr)] == [], run.stderr
     assert "the user's model warns while it is traced" in run.stderr
     assert "iter: 3/3" in run.stdout
     # the model does trigger Paddle's lines: they show when everything is asked for
     args[2] = str(tmp_path / "loud")
-    loud = _run(args, timeout=180, env={quiet.SHOW_ALL_ENV: "1"})
+    loud = _run(args, timeout=180, env={**env, quiet.SHOW_ALL_ENV: "1"})
     assert "eager_utils.cc" in loud.stderr and "'place' interface" in loud.stderr, loud.stderr
 
 
