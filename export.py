@@ -34,9 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    weights = args.model_path or "the pretrained weights of the config"
-    announce_preparing(f"export of {weights} ({args.config}) to {args.save_dir}",
-                       "the model, the static graph and its check")
+    announce_preparing(f"export of {args.model_path or 'the pretrained weights'} ({args.config}) to "
+                       f"{args.save_dir}", "the model, the static graph and its check")
     from paddleseg.cvlibs import Config, SegBuilder
     from paddleseg.datasets import dataset_facts
     from paddleseg.deploy.deploy_config import write_deploy_yaml
