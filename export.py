@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from paddleseg.utils.cli import HelpFormatter, add_common_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_common_args, announce_preparing, run_cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -34,6 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    announce_preparing(f"export of {args.model_path or 'the pretrained weights'} ({args.config}) to "
+                       f"{args.save_dir}", "the model, the static graph and its check")
     from paddleseg.cvlibs import Config, SegBuilder
     from paddleseg.datasets import dataset_facts
     from paddleseg.deploy.deploy_config import write_deploy_yaml

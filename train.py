@@ -8,7 +8,7 @@ import argparse
 import shlex
 import sys
 
-from paddleseg.utils.cli import HelpFormatter, add_common_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_common_args, announce_preparing, run_cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -58,12 +58,10 @@ def resume_command(argv=None) -> str:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    from paddleseg.utils import logger
-    # Importing Paddle and building everything takes seconds to minutes on a busy CPU: say so first.
-    logger.info(f"Preparing training from {args.config}: importing PaddlePaddle, then data, model, "
-                "optimizer")
+    announce_preparing(f"training from {args.config}", "data, model, optimizer")
     import paddle
     from paddleseg.cvlibs import Config, SegBuilder
+    from paddleseg.utils import logger
     from paddleseg.core.infer import InferOptions
     from paddleseg.core.hooks import ConfigSnapshotHook
     from paddleseg.core.train import Trainer, TrainSettings

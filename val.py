@@ -20,7 +20,8 @@ import json
 import os
 from typing import Tuple
 
-from paddleseg.utils.cli import HelpFormatter, add_common_args, add_out_arg, run_cli
+from paddleseg.utils.cli import (HelpFormatter, add_common_args, add_out_arg, announce_preparing,
+                                 run_cli)
 from paddleseg.utils.infer_cli import add_infer_args
 
 
@@ -42,6 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    announce_preparing(f"evaluation of {args.model_path} on the val_dataset of {args.config}",
+                       f"the data and the model ({args.engine} engine)")
     import paddle.distributed as dist
     from paddleseg.cvlibs import Config, SegBuilder
     from paddleseg.core.infer import InferOptions

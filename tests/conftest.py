@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from paddleseg.utils.quiet import HARMLESS_WARNINGS
+from paddleseg.utils.quiet import HARMLESS_WARNINGS, HARMLESS_WHILE_TRACING
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Scripts run by path (python tools/x.py) put their own folder first on sys.path, so a subprocess would
@@ -25,7 +25,7 @@ def pytest_configure(config):
     """Paddle's known-harmless warnings, from the scripts' own list (paddleseg/utils/quiet.py), as
     pytest filters (filters set at import would be reset around collection): the test run ends
     with its summary, not with pages of them."""
-    for category, message, _ in HARMLESS_WARNINGS:
+    for category, message, _ in HARMLESS_WARNINGS + HARMLESS_WHILE_TRACING:
         config.addinivalue_line("filterwarnings", f"ignore:{message}:{category.__name__}")
 
 

@@ -4,6 +4,7 @@ redirected, the logger writes no colour codes to a file, and training says what 
 the first step."""
 import io
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -20,13 +21,15 @@ KNOWN_NOISE = ("When training, we now always track", "eager_utils.cc", "New Exec
                "pir interpreter is running", "Skip loading for", "No ccache found")
 
 
-def _run(args, timeout=300, env=None):
-    """Run a script the way a user redirecting its output to a file does: no terminal anywhere."""
+def _run(args, timeout=300, env=None, merged=False):
+    """Run a script the way a user redirecting its output to a file does: no terminal anywhere
+    (``merged``: stderr into stdout, in the order written, as ``script > log 2>&1``)."""
     unset = ("GLOG_minloglevel", "GLOG_v", quiet.SHOW_ALL_ENV)
     run_env = {k: v for k, v in os.environ.items() if k not in unset}
     run_env.update(env or {})
-    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env=run_env, stdin=subprocess.DEVNULL)
+    err = subprocess.STDOUT if merged else subprocess.PIPE
+    return subprocess.run([sys.executable, *args], cwd=REPO, stdout=subprocess.PIPE, stderr=err,
+                          text=True, timeout=timeout, env=run_env, stdin=subprocess.DEVNULL)
 
 
 def _assert_no_noise(text):
@@ -72,6 +75,35 @@ def test_export_run_has_no_glog_noise(encnet_checkpoint, synthetic_cityscapes, t
     assert "Export check passed" in run.stdout
 
 
+# Each script with a config that does not exist: it fails fast with a one-line error, after the
+# line that must come before its slow imports.
+_MISSING = ["--config", "missing/config.yml", "--num_threads", "1", "--device", "cpu"]
+PREPARING_RUNS = [
+    ("val.py", ["--model_path", "missing/model.pdparams"], "Preparing evaluation of"),
+    ("export.py", ["--model_path", "missing/model.pdparams"], "Preparing export of"),
+    ("tools/predict.py", ["--model_path", "missing/model.pdparams", "--image_path", "README.md"],
+     "Preparing prediction of"),
+    ("tools/infer.py", ["--image_path", "README.md"], "Preparing inference of"),
+]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("script, args, expected", PREPARING_RUNS,
+                         ids=[run[0] for run in PREPARING_RUNS])
+def test_a_redirected_script_says_what_it_prepares_before_importing_paddle(script, args, expected):
+    # -X importtime writes a stderr line as each module finishes importing: merged with the log
+    # (stdout, flushed at each line), it shows what ran before the "Preparing" line.
+    run = _run(["-X", "importtime", script, *_MISSING, *args], timeout=120, merged=True)
+    lines = run.stdout.splitlines()
+    said = [i for i, line in enumerate(lines) if not line.startswith("import time:")]
+    assert said and expected in lines[said[0]], run.stdout[-3000:]   # the script's first line
+    imported = {i: line.rsplit("|", 1)[-1].strip() for i, line in enumerate(lines)
+                if line.startswith("import time:")}
+    slow = [i for i, name in imported.items() if name in ("paddle", "cv2")]
+    assert slow and min(slow) > said[0], "Paddle or OpenCV imported before the first log line"
+    assert "error: " in lines[said[-1]] and run.returncode in (1, 2), run.stdout[-3000:]
+
+
 REAL_WARNINGS_SCRIPT = """
 import warnings
 from paddleseg.utils.cli import run_cli
@@ -99,6 +131,51 @@ def test_real_warnings_still_show_through_the_entry_point():
     # and everything shows when asked for
     loud = _run(["-c", REAL_WARNINGS_SCRIPT], timeout=120, env={quiet.SHOW_ALL_ENV: "1"})
     assert "always track global mean" in loud.stderr and "our real warning" in loud.stderr
+
+
+TO_STATIC_SCRIPT = """
+import sys, warnings
+from paddleseg.utils.cli import run_cli
+
+def main(argv=None):
+    import paddle
+    from tiny_training import TinyData, TinyNet, build_trainer
+    from paddleseg.models.losses import CrossEntropyLoss, MultiOutputLoss
+
+    class Net(TinyNet):
+        def forward(self, x):
+            x = paddle.add(x, paddle.zeros_like(x))   # traced: Paddle's eager_utils.cc WARNING
+            x.place                                    # traced: Paddle's 'place' UserWarning
+            warnings.warn("the user's model warns while it is traced")    # ours: must show
+            return super().forward(x)
+
+    paddle.set_device("cpu")
+    paddle.seed(0)
+    model = Net()
+    opt = paddle.optimizer.SGD(learning_rate=0.1, parameters=model.parameters())
+    build_trainer(model, TinyData(n=4), opt, MultiOutputLoss([CrossEntropyLoss()], [1.0]),
+                  sys.argv[1], iters=3, batch_size=2, log_iters=1, seed=0, to_static=True).run()
+
+run_cli(main)
+"""
+
+
+@pytest.mark.timeout(180)
+def test_to_static_training_hides_only_the_known_tracing_noise(tmp_path):
+    listed = ([re.compile(pattern) for pattern, _ in quiet.HARMLESS_NATIVE]
+              + [re.compile(message) for _, message, _ in quiet.HARMLESS_WHILE_TRACING])
+    # tests/ on the path for tiny_training
+    env = {"PYTHONPATH": os.pathsep.join([os.path.join(REPO, "tests"), REPO])}
+    args = ["-c", TO_STATIC_SCRIPT, str(tmp_path / "quiet")]
+    run = _run(args, timeout=180, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert [p.pattern for p in listed if p.search(run.stderr)] == [], run.stderr
+    assert "the user's model warns while it is traced" in run.stderr
+    assert "iter: 3/3" in run.stdout
+    # the model does trigger Paddle's lines: they show when everything is asked for
+    args[2] = str(tmp_path / "loud")
+    loud = _run(args, timeout=180, env={**env, quiet.SHOW_ALL_ENV: "1"})
+    assert "eager_utils.cc" in loud.stderr and "'place' interface" in loud.stderr, loud.stderr
 
 
 def test_harmless_filters_are_precise():

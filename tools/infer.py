@@ -22,7 +22,8 @@ import argparse
 import time
 from typing import Dict, List
 
-from paddleseg.utils.cli import HelpFormatter, add_onednn_arg, add_out_arg, add_runtime_args, parse_bool, run_cli
+from paddleseg.utils.cli import (HelpFormatter, add_onednn_arg, add_out_arg, add_runtime_args,
+                                 announce_preparing, parse_bool, run_cli)
 from paddleseg.utils.errors import DataError, UsageError, UserError
 
 
@@ -64,6 +65,10 @@ def _percentiles(values: List[float]) -> str:
 def main(argv=None) -> Dict[str, object]:
     """Predict every image with the exported model; optionally benchmark it (see the module doc)."""
     args = parse_args(argv)
+    runtime = {"paddle": "Paddle Inference", "onnxruntime": "ONNX Runtime",
+               "openvino": "OpenVINO"}[args.backend]
+    announce_preparing(f"inference of {args.image_path} with {args.config}",
+                       f"the {runtime} predictor", importing="PaddlePaddle and OpenCV")
     from paddleseg.deploy.deploy_config import DeployConfig
     from paddleseg.transforms import Compose
     from paddleseg.utils import logger

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Dict, List, Tuple
 
-from paddleseg.utils.cli import HelpFormatter, add_common_args, run_cli
+from paddleseg.utils.cli import HelpFormatter, add_common_args, announce_preparing, run_cli
 from paddleseg.utils.errors import DataError, UserError
 from paddleseg.utils.infer_cli import add_infer_args
 
@@ -96,6 +96,8 @@ def _predict_images(args: argparse.Namespace, images: List[str], names: Dict[str
 def main(argv=None) -> List[str]:
     """Runs prediction; returns the pseudo-colour mask paths written."""
     args = parse_args(argv)
+    announce_preparing(f"prediction of {args.image_path} with {args.model_path}",
+                       f"the model ({args.engine} engine)")
     from paddleseg.utils import logger
     from paddleseg.utils.visualize import collect_images, prediction_names
 

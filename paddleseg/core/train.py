@@ -24,6 +24,7 @@ import paddle.distributed as dist
 from ..utils import checkpoint as ckpt
 from ..utils import logger
 from ..utils.optimizer_state import scheduler_of
+from ..utils.quiet import quiet_tracing
 from ..utils.timer import Stopwatch, timed
 from .amp import MixedPrecision
 from .data import build_train_loader
@@ -203,8 +204,7 @@ class Trainer:
         self.amp.set_state_dict(meta.get("grad_scaler"))
 
     def _prepare_model(self) -> None:
-        """AMP O2 decoration, ``to_static``, then SyncBatchNorm + DataParallel when several ranks
-        train."""
+        """AMP O2 decoration, ``to_static``, then SyncBatchNorm + DataParallel on several ranks."""
         self.model, self.optimizer = self.amp.decorate(self.model, self.optimizer)
         if self.settings.to_static:
             # Converts the model's forward in place (as PaddleSeg does): evaluation runs it too.
@@ -218,7 +218,8 @@ class Trainer:
     # ------------------------------------------------------------------ one step
     def _micro_step(self, batch: Dict[str, Any], sync: bool) -> np.ndarray:
         """Forward and backward of one micro-batch; gradients add up until the optimizer step."""
-        with self.amp.autocast():
+        tracing = self.settings.to_static and self.iter == self.start_iter   # compiles the model
+        with self.amp.autocast(), quiet_tracing(tracing):   # without Paddle's harmless notices
             outputs = self._net(batch["img"])
         # Losses in fp32 whatever the precision of the model's outputs.
         outputs = [o.astype("float32") if o.dtype != paddle.float32 else o for o in outputs]

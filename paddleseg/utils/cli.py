@@ -108,6 +108,16 @@ def debug_requested(argv: Optional[Sequence[str]] = None) -> bool:
     return "--debug" in argv or os.environ.get("PADDLESEG_DEBUG", "").lower() not in ("", "0", "false", "no")
 
 
+def announce_preparing(task: str, then: str, importing: str = "PaddlePaddle") -> None:
+    """Log ``Preparing <task>: importing <importing>, then <then>`` as a script's first line.
+
+    Importing Paddle and building a model take seconds to minutes on a busy CPU; a script calls
+    this right after parsing its flags, before those imports, so the user sees at once what runs.
+    """
+    from . import logger   # light: the logger imports neither Paddle nor OpenCV
+    logger.info(f"Preparing {task}: importing {importing}, then {then}")
+
+
 class Terminated(BaseException):
     """SIGTERM arrived outside a training loop (which handles it itself, with a checkpoint)."""
 

@@ -5,12 +5,16 @@ that lists what Paddle prints although nothing is wrong, each entry with the rea
 
 * :data:`HARMLESS_WARNINGS`: Python warnings (category, start of the message, why).
 * :data:`HARMLESS_NATIVE`: lines Paddle's C++ side (glog) writes to stderr (pattern, why).
+* :data:`HARMLESS_WHILE_TRACING`: Python warnings Paddle raises only while it traces a model to a
+  static graph, dropped only around that trace (:func:`quiet_tracing`: ``to_static_training``'s
+  first step), so a later real warning of the same code path still shows.
 
 Any other warning, ours or Paddle's, still shows. The scripts get this through
 :func:`paddleseg.utils.cli.run_cli` (before Paddle is imported) and
 :func:`paddleseg.utils.runtime.setup_runtime`; glog INFO lines are off through
 ``GLOG_minloglevel=1`` and the WARNING line of a static-graph trace is dropped around the export
-(:func:`filter_native_stderr`). tests/conftest.py turns the same Python list into pytest filters.
+(:func:`filter_native_stderr`), and around the first step of ``to_static_training``
+(:func:`quiet_tracing`). tests/conftest.py turns the same Python lists into pytest filters.
 Set ``PADDLESEG_SHOW_ALL_WARNINGS=1`` to see everything.
 """
 from __future__ import annotations
@@ -42,6 +46,14 @@ HARMLESS_NATIVE: Tuple[Tuple[str, str], ...] = (
      "INFO: Paddle's static-graph executor starts (first run of an exported model)"),
     (r"pir_interpreter\.cc:\d+\] pir interpreter is running by multi-thread mode",
      "INFO: the same executor announcing its thread mode"),
+)
+
+# Python warnings Paddle raises while it traces a model to a static graph (the first step of
+# ``to_static_training``), silenced only around that trace (:func:`quiet_tracing`).
+HARMLESS_WHILE_TRACING: Tuple[Tuple[Type[Warning], str, str], ...] = (
+    (UserWarning, r"Tensor do not have 'place' interface for pir graph mode",
+     "Paddle's own layers ask a traced tensor for its device while the graph is built; the "
+     "answer is not needed to compile it and the compiled model runs on the chosen device"),
 )
 
 SHOW_ALL_ENV = "PADDLESEG_SHOW_ALL_WARNINGS"
@@ -114,3 +126,19 @@ def filter_native_stderr() -> Iterator[None]:
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def quiet_tracing(active: bool = True) -> Iterator[None]:
+    """Around a call that traces a model to a static graph (``paddle.jit.to_static``'s first call):
+    drop :data:`HARMLESS_WHILE_TRACING` warnings and :data:`HARMLESS_NATIVE` stderr lines; any
+    other warning, e.g. one a user's ``forward`` raises while it is traced, still shows (when the
+    block ends, see :func:`filter_native_stderr`). ``active=False``: a no-op, for the calls that
+    run the compiled graph."""
+    if not active or show_all():
+        yield
+        return
+    with warnings.catch_warnings(), filter_native_stderr():
+        for category, message, _ in HARMLESS_WHILE_TRACING:
+            warnings.filterwarnings("ignore", message=message, category=category)
+        yield
