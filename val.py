@@ -11,7 +11,8 @@ Writes metrics.json, confusion_matrix.csv and confusion_matrix.png beside the mo
 --save_dir); any other inference variant names its files after itself, so results never overwrite
 each other: metrics_flip.json + confusion_matrix_flip.csv/.png,
 metrics_slide_1024x512_stride_768x384.json, metrics_ms_0.75-1-1.25_flip.json,
-metrics_inference.json (--engine inference), ...
+metrics_inference.json (--engine inference), metrics_openvino_int8.json (--engine openvino
+--precision int8), ...
 """
 from __future__ import annotations
 
@@ -93,8 +94,8 @@ def result_paths(args: argparse.Namespace, options_tag: str) -> Tuple[str, str]:
     ``--out`` is the metrics file as given (the confusion matrix sits beside it, named after it:
     metrics_x.json -> confusion_matrix_x.*, other.json -> other_confusion_matrix.*). Otherwise the
     files go to ``--save_dir`` or the model's folder as ``metrics[_TAG].json`` and
-    ``confusion_matrix[_TAG].*``, TAG naming the variant (inference options, engine), so plain,
-    flip, slide and engine runs keep separate results.
+    ``confusion_matrix[_TAG].*``, TAG naming the variant (inference options, engine, precision),
+    so plain, flip, slide, engine and precision runs keep separate results.
     """
     if args.out is not None:
         stem = os.path.splitext(os.path.basename(args.out))[0]
@@ -102,6 +103,8 @@ def result_paths(args: argparse.Namespace, options_tag: str) -> Tuple[str, str]:
                   else stem + "_confusion_matrix")
         return args.out, prefix
     engine_tag = "" if args.engine == "dygraph" else args.engine
+    if args.precision != "fp32":   # bf16 / int8 results go beside fp32's, not over them
+        engine_tag += f"_{args.precision}"
     tag = "_".join(part for part in (options_tag, engine_tag) if part)
     suffix = f"_{tag}" if tag else ""
     folder = args.save_dir

@@ -235,6 +235,20 @@ def test_dygraph_engine_refuses_another_precision():
         forward_engine(paddle.nn.Conv2D(3, 2, 1), "dygraph", 1, "bf16")
 
 
+def test_a_refused_engine_leaves_no_error_behind(monkeypatch):
+    """A precision refused before the export: the half-built engine's clean-up has nothing to
+    remove and says nothing (it raised AttributeError from __del__ before)."""
+    import gc
+    from paddleseg.deploy.engine import PredictorModel
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    monkeypatch.setattr(backends, "cpu_has_bf16", lambda: False)
+    with pytest.raises(UsageError, match="needs a CPU with native bf16"):
+        PredictorModel(None, backend="paddle", precision="bf16")
+    gc.collect()
+    assert not unraisable, [str(u.exc_value) for u in unraisable]
+
+
 def test_a_converter_crash_names_the_known_cause(monkeypatch, tmp_path):
     import subprocess
     from paddleseg.deploy import onnx_convert

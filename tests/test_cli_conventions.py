@@ -16,7 +16,8 @@ SCRIPTS = ["train.py", "val.py", "export.py"] + sorted(
     os.path.relpath(p, REPO) for pattern in ("tools/*.py", "benchmarks/*.py")
     for p in glob.glob(os.path.join(REPO, pattern)) if not p.endswith("__init__.py"))
 # Scripts that run a model: they all take the shared runtime flags.
-MODEL_SCRIPTS = ["train.py", "val.py", "export.py", "tools/predict.py", "tools/infer.py", "benchmarks/deploy_speed.py",
+MODEL_SCRIPTS = ["train.py", "val.py", "export.py", "tools/predict.py", "tools/infer.py",
+                 "benchmarks/deploy_accuracy.py", "benchmarks/deploy_speed.py",
                  "benchmarks/encoding_bench.py", "benchmarks/model_speed.py", "benchmarks/train_benchmark.py",
                  "benchmarks/train_speed.py", "benchmarks/val_speed.py"]
 RUNTIME_HEADER = "runtime (the same on every script):"

@@ -22,7 +22,8 @@ QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthe
 
 
 def _args(**kw) -> argparse.Namespace:
-    base = dict(out=None, save_dir=None, engine="dygraph", model_path="/m/iter_2/model.pdparams")
+    base = dict(out=None, save_dir=None, engine="dygraph", precision="fp32",
+                model_path="/m/iter_2/model.pdparams")
     base.update(kw)
     return argparse.Namespace(**base)
 
@@ -39,6 +40,11 @@ def test_variants_get_their_own_names():
     assert val_cli.result_paths(_args(engine="inference", save_dir="res"), slide.tag()) == (
         "res/metrics_slide_512x256_stride_384x192_inference.json",
         "confusion_matrix_slide_512x256_stride_384x192_inference")
+    # each precision of an engine keeps its own results (int8 used to overwrite fp32's)
+    assert val_cli.result_paths(_args(engine="openvino", precision="int8"), plain.tag()) == (
+        "/m/iter_2/metrics_openvino_int8.json", "confusion_matrix_openvino_int8")
+    assert val_cli.result_paths(_args(engine="openvino"), plain.tag())[0] == (
+        "/m/iter_2/metrics_openvino.json")
     # --out keeps its documented meaning; the confusion matrix beside it is named after it
     assert val_cli.result_paths(_args(out="o/metrics_a.json"), "flip") == ("o/metrics_a.json",
                                                                           "confusion_matrix_a")

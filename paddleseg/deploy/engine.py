@@ -41,6 +41,7 @@ class PredictorModel:
     """
 
     training = False
+    _dir: Optional[str] = None   # set once the export folder exists; close() may run before that
 
     def __init__(self, model: paddle.nn.Layer, device: str = "cpu", cpu_threads: int = 1,
                  use_onednn: bool = True, backend: str = "paddle", precision: str = "fp32",
@@ -52,7 +53,7 @@ class PredictorModel:
             raise UsageError("--precision int8 needs calibration images: val.py uses its val set; "
                              "elsewhere quantize with tools/quantize.py and run tools/infer.py "
                              "--backend openvino")
-        self._dir: Optional[str] = tempfile.mkdtemp(prefix="paddleseg_engine_")
+        self._dir = tempfile.mkdtemp(prefix="paddleseg_engine_")
         files = export_static(model, self._dir, "none")
         onnx_file = None
         if backend != "paddle":
