@@ -1,8 +1,8 @@
 """mIoU of one trained model through dygraph and every deployment runtime x precision.
 
-    python benchmarks/deploy_accuracy.py --config CFG --model_path output/iter_N/model.pdparams \
+    python benchmarks/deploy_accuracy.py --config CFG --model_path output/iter_N/model.pdparams \\
         --num_threads 2 --out benchmarks/results/deploy_accuracy.json
-    python benchmarks/deploy_accuracy.py --config CFG --model_path M --engines onnxruntime \
+    python benchmarks/deploy_accuracy.py --config CFG --model_path M --engines onnxruntime \\
         --precision fp32 --opts val_dataset.dataset_root=data/x
 
 Each row is one run of val.py's main, unchanged (same data, inference options and metrics; int8

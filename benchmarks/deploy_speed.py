@@ -1,7 +1,7 @@
 """Every inference backend x precision (and dygraph) on the same exported model, in one run.
 
     python benchmarks/deploy_speed.py                      # ICNet-R18, 1x3x512x1024
-    python benchmarks/deploy_speed.py --input_shape 1 3 1024 2048 --repeats 7 \
+    python benchmarks/deploy_speed.py --input_shape 1 3 1024 2048 --repeats 7 \\
         --models ICNet-R50=configs/icnet/icnet_resnet50_vd_cityscapes_1024x1024_30k.yml
 
 Each model is built from its config (pretrained weights off: they do not change the speed),

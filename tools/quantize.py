@@ -2,9 +2,9 @@
 
     pip install -e ".[openvino]"
     python tools/export_onnx.py --config out/export/deploy.yaml --save_file out/export/model.onnx
-    python tools/quantize.py --config out/export/deploy.yaml \
+    python tools/quantize.py --config out/export/deploy.yaml \\
         --calib_images data/cityscapes/leftImg8bit/val
-    python tools/infer.py --config out/export/deploy.yaml --image_path IMG \
+    python tools/infer.py --config out/export/deploy.yaml --image_path IMG \\
         --backend openvino --precision int8
 
 Reads the ONNX conversion recorded in deploy.yaml (``Deploy.onnx``), calibrates activation ranges on
