@@ -102,7 +102,8 @@ def result_paths(args: argparse.Namespace, options_tag: str) -> Tuple[str, str]:
         prefix = ("confusion_matrix" + stem[len("metrics"):] if stem.startswith("metrics")
                   else stem + "_confusion_matrix")
         return args.out, prefix
-    engine_tag = "" if args.engine == "dygraph" else args.engine
+    # `paddle` and `inference` are one engine (Paddle Inference): one name for its results
+    engine_tag = {"dygraph": "", "paddle": "inference"}.get(args.engine, args.engine)
     if args.precision != "fp32":   # bf16 / int8 results go beside fp32's, not over them
         engine_tag += f"_{args.precision}"
     tag = "_".join(part for part in (options_tag, engine_tag) if part)

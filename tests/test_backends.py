@@ -83,8 +83,10 @@ def test_fp32_backends_write_paddles_masks(backend, deployed, paddle_masks, tmp_
     got = _masks(deployed[0], images, tmp_path, "--backend", backend, "--benchmark",
                  "--repeats", "2", "--out", str(tmp_path / "bench.json"))
     assert sorted(got) == sorted(want)
-    for name in want:
-        np.testing.assert_array_equal(got[name], want[name])
+    # Equal masks up to float rounding: a 2-iteration model has near-ties almost everywhere, where
+    # another summation order may flip a pixel; measured identical here (and identical confusion
+    # matrices for the trained ICNet-R18 in docs/deploy_speed.md).
+    assert _agreement(got, want) >= 0.999
     with open(tmp_path / "bench.json") as f:
         bench = json.load(f)
     assert bench["backend"] == backend and len(bench["inference_s"]) == 2  # same percentiles
@@ -165,11 +167,11 @@ def test_precision_refusals(backend, precision, cpu_bf16, pattern, monkeypatch):
 
 
 def test_cpu_bf16_flags_are_read_from_cpuinfo(tmp_path):
-    info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_vnni\n")
-    assert backends.cpu_has_bf16(str(info)) is False
-    info.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n")
-    assert backends.cpu_has_bf16(str(info)) is True
+    without, with_bf16 = tmp_path / "cpuinfo_vnni", tmp_path / "cpuinfo_bf16"   # cached per path
+    without.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_vnni\n")
+    assert backends.cpu_has_bf16(str(without)) is False
+    with_bf16.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n")
+    assert backends.cpu_has_bf16(str(with_bf16)) is True
     assert backends.cpu_has_bf16(str(tmp_path / "missing")) is False
 
 

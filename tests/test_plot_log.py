@@ -125,3 +125,13 @@ def test_a_log_ending_in_a_nan_loss_still_draws(tmp_path):
     assert loss.y.limits[0] <= 2.0 <= loss.y.limits[1]
     out = plot_log.main([str(log), "--out", str(tmp_path / "c.png")])
     assert cv2.imread(out).shape == (360, 640, 3)
+
+
+def test_loss_names_read_paddleseg_shorthand_one_type_for_several_outputs(tmp_path):
+    # One loss type with several coefficients is valid PaddleSeg (the builder expands it).
+    cfg = tmp_path / "shorthand.yml"
+    cfg.write_text("loss:\n  types:\n    - type: CrossEntropyLoss\n  coef: [1, 0.4, 0.4]\n")
+    assert plot_log.loss_names(str(cfg), 3) == [
+        "CrossEntropyLoss x1.0", "CrossEntropyLoss x0.4 (output 1)", "CrossEntropyLoss x0.4 (output 2)"]
+    with pytest.raises(UsageError, match="3 losses.*the log has 2"):
+        plot_log.loss_names(str(cfg), 2)

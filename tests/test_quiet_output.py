@@ -207,6 +207,25 @@ def test_native_stderr_filter_drops_only_listed_lines(capfd):
     assert real in err and "written before a failure" in err
 
 
+@pytest.mark.timeout(60)
+def test_native_stderr_filter_passes_lines_on_at_once_so_a_crash_keeps_them():
+    # The lines before a native crash (an abort in C++) must reach stderr while the block runs, not
+    # when it ends: the process never gets there. The child aborts only once the parent saw the line.
+    code = ("import os, sys\nfrom paddleseg.utils import quiet\nwith quiet.filter_native_stderr():\n"
+            "    os.write(2, b'last words before the crash\\n')\n    sys.stdin.readline()\n"
+            "    os.abort()\n")
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        assert child.stderr.readline() == b"last words before the crash\n"
+        child.stdin.write(b"go\n")
+        child.stdin.flush()
+        assert child.wait(timeout=30) != 0
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_glog_info_level_set_only_when_the_user_did_not(monkeypatch):
     monkeypatch.delenv("GLOG_minloglevel", raising=False)
     monkeypatch.delenv("GLOG_v", raising=False)

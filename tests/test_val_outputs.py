@@ -45,6 +45,9 @@ def test_variants_get_their_own_names():
         "/m/iter_2/metrics_openvino_int8.json", "confusion_matrix_openvino_int8")
     assert val_cli.result_paths(_args(engine="openvino"), plain.tag())[0] == (
         "/m/iter_2/metrics_openvino.json")
+    # `--engine paddle` is `--engine inference` under another name: the same results file
+    assert val_cli.result_paths(_args(engine="paddle"), plain.tag())[0] == (
+        "/m/iter_2/metrics_inference.json")
     # --out keeps its documented meaning; the confusion matrix beside it is named after it
     assert val_cli.result_paths(_args(out="o/metrics_a.json"), "flip") == ("o/metrics_a.json",
                                                                           "confusion_matrix_a")

@@ -52,18 +52,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def palette_from_config(path: str) -> Tuple[List[Tuple[int, int, int]], Optional[int]]:
     """(palette, ignore_index) of the config's train_dataset (val_dataset if it has none)."""
-    from paddleseg.cvlibs import Config
+    from paddleseg.cvlibs import Config, manager
     from paddleseg.datasets.color_masks import check_palette
+    from paddleseg.datasets.facts import dataset_facts
 
     cfg = Config(path)
     for key in ("train_dataset", "val_dataset"):
         section = cfg.dic.get(key) or {}
-        if section.get("palette") is not None:
+        # a dataset class's own palette (e.g. Cityscapes) counts as much as a `palette:` key
+        dataset_cls = manager.DATASETS.components_dict.get(section.get("type"))
+        facts = dataset_facts(dataset_cls, section)
+        if facts.palette is not None:
             try:
-                palette = check_palette(section["palette"], f"`{key}.palette` in {path}")
+                palette = check_palette(facts.palette, f"`{key}.palette` in {path}")
             except ValueError as e:
                 raise UsageError(str(e)) from None
-            return palette, section.get("ignore_index")
+            return palette, facts.ignore_index
     raise UsageError(f"{path} has no `train_dataset.palette` (one [R, G, B] per class); add it, "
                      f"or pass --palette FILE")
 

@@ -55,9 +55,10 @@ def loss_names(config_path: str, count: int) -> List[str]:
     """Legend names of the per-output losses, ``<type> x<coef>`` from the config's ``loss`` section
     (``CrossEntropyLoss x1.0``); a repeated name gets ``(output i)``."""
     from paddleseg.cvlibs import Config
-    section = Config(config_path).loss_cfg
-    types, coefs = section.get("types") or [], section.get("coef") or []
-    if len(types) != count or len(coefs) != count:
+    from paddleseg.cvlibs.validate import check_loss_section
+    # the builder's reading of the section (one type for several coefs is PaddleSeg's shorthand)
+    types, coefs, _ = check_loss_section(Config(config_path).loss_cfg, "loss", config_path)
+    if len(types) != count:
         raise UsageError(f"{config_path} defines {len(types)} losses with {len(coefs)} "
                          f"coefficients, but the log has {count} per-output losses: pass the "
                          "config this run was trained with")

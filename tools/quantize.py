@@ -11,7 +11,8 @@ Reads the ONNX conversion recorded in deploy.yaml (``Deploy.onnx``), calibrates 
 --num_images images (a folder, an image or a .txt list; preprocessed with deploy.yaml's transforms,
 as tools/infer.py does), writes the int8 OpenVINO IR (``model_int8.xml`` + ``.bin`` beside
 deploy.yaml unless --out) and records it as ``Deploy.int8``. Why NNCF: paddleseg/deploy/quantize.py.
-Check the accuracy with val.py --engine openvino --precision int8 (calibrated on the val set).
+val.py --engine openvino --precision int8 measures the mIoU of the same recipe (NNCF on the
+same conversion, calibrated on the first val images); it quantizes its own copy, not this file.
 """
 from __future__ import annotations
 

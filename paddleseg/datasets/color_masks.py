@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from paddleseg.datasets.facts import Color, check_palette
-from paddleseg.datasets.file_lists import find_files, listing
-from paddleseg.transforms.io import LABEL_EXTENSIONS
+from paddleseg.datasets.file_lists import by_key, find_files, listing
+from paddleseg.transforms.io import LABEL_EXTENSIONS, read_image
 from paddleseg.utils.errors import UsageError, UserError
 from paddleseg.utils.fileio import display_path, read_utf8_text, write_image
 
@@ -129,11 +129,7 @@ class UnknownColorError(ValueError):
 
 def read_rgb(path: str) -> np.ndarray:
     """An image file as H x W x 3 uint8 RGB (any file name; paletted PNGs expand to colours)."""
-    buf = np.fromfile(path, dtype=np.uint8)
-    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-    if bgr is None:
-        raise ValueError(f"Cannot decode mask {display_path(path)} as an image")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return read_image(path, 3, to_rgb=True).astype(np.uint8)
 
 
 def plan_outputs(src_dir: str, dst_dir: str, suffix: str = "", recursive: bool = True,
@@ -144,11 +140,10 @@ def plan_outputs(src_dir: str, dst_dir: str, suffix: str = "", recursive: bool =
     Raises:
         UsageError: no masks found, or outputs exist and ``overwrite`` is False.
     """
-    jobs = []
-    for path in find_files(src_dir, LABEL_EXTENSIONS, recursive):
-        stem = os.path.splitext(os.path.relpath(path, src_dir))[0]
-        stem = stem[: -len(suffix)] if suffix and stem.endswith(suffix) else stem
-        jobs.append((path, os.path.join(dst_dir, stem + ".png")))
+    # by name, as the list tool matches: x_rgb.png and x.png (or a.png and a.bmp) would both
+    # write dst/x.png, so they are refused as ambiguous
+    masks = by_key(find_files(src_dir, LABEL_EXTENSIONS, recursive), src_dir, suffix, "mask")
+    jobs = [(path, os.path.join(dst_dir, key + ".png")) for key, path in sorted(masks.items())]
     if not jobs:
         raise UsageError(f"No PNG, BMP or TIFF masks under {display_path(src_dir)}")
     clash = [dst for src, dst in jobs if os.path.exists(dst)]

@@ -21,8 +21,8 @@ import numpy as np
 from paddleseg.transforms.io import LABEL_EXTENSIONS
 from paddleseg.utils.errors import UsageError, UserError
 from paddleseg.utils.fileio import atomic_output, display_path
+from paddleseg.utils.visualize import IMAGE_EXTENSIONS
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 MAX_SHOWN = 5
 
 
@@ -55,17 +55,17 @@ def find_files(folder: str, extensions: Iterable[str], recursive: bool) -> List[
     return sorted(found)
 
 
-def _key(path: str, folder: str, suffix: str) -> str:
+def name_key(path: str, folder: str, suffix: str) -> str:
     """``path`` under ``folder`` without extension and without a trailing ``suffix``."""
     stem = os.path.splitext(os.path.relpath(path, folder))[0]
     return stem[: -len(suffix)] if suffix and stem.endswith(suffix) else stem
 
 
-def _by_key(paths: List[str], folder: str, suffix: str, what: str) -> Dict[str, str]:
+def by_key(paths: List[str], folder: str, suffix: str, what: str) -> Dict[str, str]:
     """key -> path; two files with one key (``a.jpg`` and ``a.png``) are ambiguous: an error."""
     table: Dict[str, str] = {}
     for path in paths:
-        key = _key(path, folder, suffix)
+        key = name_key(path, folder, suffix)
         if key in table:
             raise UserError(f"Two {what} files have the name {key!r}: {display_path(table[key])} "
                             f"and {display_path(path)}; remove or rename one so that each name "
@@ -95,11 +95,11 @@ def match_files(image_dir: str, mask_dir: str, image_suffix: str = "", mask_suff
     masks = find_files(mask_dir, mask_extensions, recursive)
     if os.path.abspath(image_dir) == os.path.abspath(mask_dir) and mask_suffix:
         # One folder for both: only a file named like a mask is a mask.
-        masks = [p for p in masks if _key(p, mask_dir, "").endswith(mask_suffix)]
+        masks = [p for p in masks if name_key(p, mask_dir, "").endswith(mask_suffix)]
     mask_set = set(masks)
     images = [p for p in find_files(image_dir, image_extensions, recursive) if p not in mask_set]
-    image_by_key = _by_key(images, image_dir, image_suffix, "image")
-    mask_by_key = _by_key(masks, mask_dir, mask_suffix, "mask")
+    image_by_key = by_key(images, image_dir, image_suffix, "image")
+    mask_by_key = by_key(masks, mask_dir, mask_suffix, "mask")
     matching = Matching(
         pairs=sorted((image_by_key[k], mask_by_key[k]) for k in image_by_key if k in mask_by_key),
         images_without_mask=sorted(p for k, p in image_by_key.items() if k not in mask_by_key),

@@ -5,19 +5,13 @@ import glob
 import os
 from typing import Dict, List
 
-MAX_SHOWN = 5
+from paddleseg.datasets.file_lists import listing
 
 
 def _key(path: str, root: str, suffix: str) -> str:
     """The path relative to ``root`` without ``suffix``: the part image and label share."""
     rel = os.path.relpath(path, root)
     return rel[: -len(suffix)] if rel.endswith(suffix) else os.path.splitext(rel)[0]
-
-
-def _listing(paths: List[str]) -> str:
-    shown = "\n".join(f"  {p}" for p in paths[:MAX_SHOWN])
-    more = f"\n  ... and {len(paths) - MAX_SHOWN} more" if len(paths) > MAX_SHOWN else ""
-    return shown + more
 
 
 def pair_files(img_dir: str, img_pattern: str, img_suffix: str,
@@ -48,10 +42,10 @@ def pair_files(img_dir: str, img_pattern: str, img_suffix: str,
     problems = []
     if no_label:
         problems.append(f"{len(no_label)} image(s) have no label "
-                        f"(expected <name>{label_suffix} under {label_dir}):\n{_listing(no_label)}")
+                        f"(expected <name>{label_suffix} under {label_dir}):\n{listing(no_label)}")
     if no_image:
         problems.append(f"{len(no_image)} label(s) have no image "
-                        f"(expected <name>{img_suffix} under {img_dir}):\n{_listing(no_image)}")
+                        f"(expected <name>{img_suffix} under {img_dir}):\n{listing(no_image)}")
     if problems:
         raise FileNotFoundError("Image/label files do not pair up.\n" + "\n".join(problems))
     return [[img_by_key[k], label_by_key[k]] for k in sorted(img_by_key, key=img_by_key.get)]

@@ -16,6 +16,8 @@ what to use instead.
 """
 from __future__ import annotations
 
+import functools
+
 import importlib
 import os
 from typing import Any, Optional, Sequence
@@ -33,6 +35,7 @@ INSTALL_HINTS = {"onnxruntime": 'pip install onnxruntime (or pip install -e ".[o
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
+@functools.lru_cache(maxsize=None)   # asked on every backend load; the CPU does not change
 def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
     """True when the CPU computes bf16 natively (one of BF16_CPU_FLAGS among its flags).
 

@@ -38,7 +38,9 @@ def convert_to_onnx(model_file: str, params_file: str, out: str, opset_version: 
         # killed by a signal: the known SIGABRT on adaptive pooling with a dynamic input shape
         hint = ""
         if run.returncode < 0:
-            hint = ("; paddle2onnx 2.1 aborts on adaptive pooling to sizes > 1 (pyramid pooling) "
-                    "with a dynamic input shape: export with a fixed --input_shape")
+            hint = ("; paddle2onnx 2.1 aborts on adaptive pooling to sizes > 1 "
+                    "(F.adaptive_avg_pool2d / F.adaptive_max_pool2d) with a dynamic input shape: use "
+                    "paddleseg.models.layers.adaptive_avg_pool2d in the model, or export with a fixed "
+                    "--input_shape")
         raise UserError(f"paddle2onnx failed (exit {run.returncode}{hint}):\n{output}")
     return out

@@ -55,10 +55,9 @@ def _type_mismatch(tensors: Mapping[str, Any], meta: Mapping[str, Any],
     saved_type = meta.get("optimizer")
     if saved_type and saved_type != current_type:
         return f"the checkpoint's optimizer is {saved_type}, the config's is {current_type}"
-    scheduler = getattr(optimizer, "_learning_rate", None)
+    scheduler = scheduler_of(optimizer)
     saved_sched = meta.get("lr_scheduler")
-    if saved_sched and isinstance(scheduler, paddle.optimizer.lr.LRScheduler) \
-            and type(scheduler).__name__ != saved_sched:
+    if saved_sched and scheduler is not None and type(scheduler).__name__ != saved_sched:
         return f"the checkpoint's lr scheduler is {saved_sched}, the config's is {type(scheduler).__name__}"
     if not saved_type:     # a PaddleSeg checkpoint: tell the optimizer by its accumulators
         known = _all_accumulator_kinds()

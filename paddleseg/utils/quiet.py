@@ -23,7 +23,7 @@ import contextlib
 import os
 import re
 import sys
-import tempfile
+import threading
 import warnings
 from typing import Iterator, Tuple, Type
 
@@ -98,43 +98,54 @@ def is_harmless_native(line: str) -> bool:
     return any(p.search(line) for p in _NATIVE)
 
 
+def _pump(source: int, target: int) -> None:
+    """Copy lines from the pipe ``source`` to ``target`` as they come, dropping the harmless ones.
+
+    It reads to the end whatever happens: a writer must never block on a full pipe."""
+    with os.fdopen(source, "rb") as lines:
+        for line in lines:
+            if is_harmless_native(line.decode("utf-8", "replace")):
+                continue
+            try:
+                os.write(target, line)
+            except OSError:     # stderr itself is gone: keep draining
+                pass
+
+
 @contextlib.contextmanager
 def filter_native_stderr() -> Iterator[None]:
     """Drop :data:`HARMLESS_NATIVE` lines that C++ code writes to file descriptor 2 in the block.
 
-    glog cannot filter by message and its WARNING level cannot change once Paddle is loaded, so the
-    block's stderr goes to a temporary file and every other line is written back to stderr when the
-    block ends (also when it raises). Keep the block narrow (one Paddle call known to print them):
-    its other stderr output appears when the block ends, not as it happens.
+    glog cannot filter by message and its WARNING level cannot change once Paddle is loaded, so in
+    the block fd 2 is a pipe whose lines a thread copies to the real stderr as they arrive, minus
+    the harmless ones: other output (a C++ error before a crash included) still shows at once.
     """
     if show_all():
         yield
         return
     sys.stderr.flush()
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
+    source, sink = os.pipe()
+    os.dup2(sink, 2)
+    os.close(sink)
+    pump = threading.Thread(target=_pump, args=(source, saved), name="stderr-filter", daemon=True)
+    pump.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)       # closes the pipe's last write end (unless a child process holds it)
+        pump.join(timeout=5)
+        if not pump.is_alive():     # else a child still writes through it: leave its target open
             os.close(saved)
-            captured.seek(0)
-            text = captured.read().decode("utf-8", "replace")
-            kept = [line for line in text.splitlines(keepends=True) if not is_harmless_native(line)]
-            if kept:
-                sys.stderr.write("".join(kept))
-                sys.stderr.flush()
 
 
 @contextlib.contextmanager
 def quiet_tracing(active: bool = True) -> Iterator[None]:
     """Around a call that traces a model to a static graph (``paddle.jit.to_static``'s first call):
     drop :data:`HARMLESS_WHILE_TRACING` warnings and :data:`HARMLESS_NATIVE` stderr lines; any
-    other warning, e.g. one a user's ``forward`` raises while it is traced, still shows (when the
-    block ends, see :func:`filter_native_stderr`). ``active=False``: a no-op, for the calls that
-    run the compiled graph."""
+    other warning, e.g. one a user's ``forward`` raises while it is traced, still shows, as it
+    happens. ``active=False``: a no-op, for the calls that run the compiled graph."""
     if not active or show_all():
         yield
         return
