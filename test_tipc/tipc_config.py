@@ -91,8 +91,24 @@ def parse(path: str) -> TipcConfig:
     return TipcConfig(path)
 
 
-if __name__ == "__main__":
-    cfg = parse(sys.argv[1])
-    mode = sys.argv[2] if len(sys.argv) > 2 else "lite_train_lite_infer"
-    for key, value in cfg.summary(mode).items():
+def main(argv: Optional[List[str]] = None) -> int:
+    """Check a txt's layout and print its slots; a bad file is one line on stderr and exit 2."""
+    import argparse
+    p = argparse.ArgumentParser(description="Check a TIPC train_infer_python.txt against the "
+                                            "standard layout and print the slots the runner reads.")
+    p.add_argument("txt", help="a train_infer_python.txt")
+    p.add_argument("mode", nargs="?", default="lite_train_lite_infer",
+                   help="the mode whose per-mode values to show (default lite_train_lite_infer)")
+    args = p.parse_args(argv)
+    try:
+        cfg = parse(args.txt)
+    except (OSError, ValueError) as e:
+        print(f"tipc_config.py: error: {e}", file=sys.stderr)
+        return 2
+    for key, value in cfg.summary(args.mode).items():
         print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

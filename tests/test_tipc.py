@@ -223,3 +223,11 @@ def test_train_benchmark_reports_ips_and_memory(tmp_path):
                                    "--skip", "1", "--synthetic", "--num_threads", "2", "--out", str(out)])
     assert result["iters_timed"] == 2 and result["ips"] > 0 and result["peak_memory_mb"] > 100
     assert json.load(open(out))["ips"] == result["ips"]
+
+
+def test_layout_check_cli_says_what_is_wrong_without_a_traceback(tmp_path, capsys):
+    main = runpy.run_path(os.path.join(REPO, "test_tipc", "tipc_config.py"))["main"]
+    assert main([str(tmp_path / "missing.txt")]) == 2
+    assert capsys.readouterr().err.startswith("tipc_config.py: error: ")
+    assert main([os.path.join(REPO, _txt("icnet"))]) == 0
+    assert "trainer: norm_train" in capsys.readouterr().out
