@@ -90,7 +90,7 @@ def _derived_models(name: str, files: Dict[str, str], tmp: str, shape: List[int]
     derived: Dict[str, str] = {}
     try:
         derived["onnx"] = convert_to_onnx(files["model"], files["params"],
-                                          os.path.join(tmp, "model.onnx"))
+                                          os.path.join(tmp, "model.onnx"), dynamic_size=False)
         calibration = np.random.RandomState(1).standard_normal([CALIBRATION_INPUTS, *shape[1:]])
         derived["int8"] = quantize_int8(derived["onnx"], calibration.astype("float32"),
                                         os.path.join(tmp, "model_int8.xml"))

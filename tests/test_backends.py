@@ -257,6 +257,7 @@ def test_a_converter_crash_names_the_known_cause(monkeypatch, tmp_path):
     monkeypatch.setattr(onnx_convert.shutil, "which", lambda _: sys.executable)
     monkeypatch.setattr(onnx_convert.subprocess, "run",
                         lambda cmd, **kw: subprocess.CompletedProcess(cmd, -6, "", "Aborted"))
+    (tmp_path / "model.json").write_text("{}")     # a graph without adaptive pooling: not refused
     with pytest.raises(UserError, match=r"paddle2onnx failed \(exit -6; paddle2onnx 2.1 aborts on "
                                         r"adaptive pooling .*--input_shape\):\nAborted"):
         onnx_convert.convert_to_onnx(str(tmp_path / "model.json"), str(tmp_path / "model.pdiparams"),

@@ -19,6 +19,7 @@ from paddleseg.cvlibs import Config, SegBuilder
 from paddleseg.deploy.deploy_config import DeployConfig, write_deploy_yaml
 from paddleseg.utils.errors import UsageError, UserError
 from paddleseg.deploy.exporter import ExportWrapper, verify_static
+from paddleseg.deploy.onnx_convert import has_adaptive_pooling
 from paddleseg.deploy.predictor import create_predictor, graph_has_interpolate, run_predictor
 from paddleseg.models.layers import adaptive_avg_pool2d
 from tools import export_onnx as export_onnx_cli
@@ -203,7 +204,7 @@ def test_adaptive_pooling_detection_on_single_ops(kind, size, refused, tmp_path)
     static = paddle.jit.to_static(_Pool(kind, size), input_spec=[InputSpec([None, 3, None, None], "float32", "x")],
                                   full_graph=True)
     paddle.jit.save(static, str(tmp_path / "model"))
-    assert export_onnx_cli.has_adaptive_pooling(str(tmp_path / "model.json")) is refused
+    assert has_adaptive_pooling(str(tmp_path / "model.json")) is refused
     if HAS_ONNX:        # the ground truth: paddle2onnx 2.1 aborts on exactly these (dynamic input shape)
         run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "paddle2onnx"), "--model_dir",
                               str(tmp_path), "--model_filename", "model.json", "--params_filename",
@@ -225,8 +226,8 @@ def test_adaptive_pooling_detection_on_the_models(exported):
     # Every pool2d op has an "adaptive" attribute (false in ResNet's stem), so its mere presence means
     # nothing: ENCNet has no adaptive pooling, ICNet pools to 1, 2, 3 and 6 bins with matmuls.
     name, _, _, _, out = exported
-    assert export_onnx_cli.has_adaptive_pooling(out["files"]["model"]) is False
-    assert export_onnx_cli.has_adaptive_pooling(out["files"]["params"]) is False     # not PIR json: not inspected
+    assert has_adaptive_pooling(out["files"]["model"]) is False
+    assert has_adaptive_pooling(out["files"]["params"]) is False     # not PIR json: not inspected
 
 
 def _fake_converter(monkeypatch):
@@ -269,6 +270,13 @@ def test_export_onnx_refuses_raw_adaptive_pooling_on_dynamic_shapes(tmp_path, mo
     with pytest.raises(UsageError, match=reason):
         export_onnx_cli.main(argv)
     assert not calls and not (tmp_path / "m.onnx").exists()
+    # The rule lives in the package, so val.py's ONNX engines meet it too; a fixed size converts.
+    from paddleseg.deploy.onnx_convert import convert_to_onnx
+    model, params = str(tmp_path / "model.json"), str(tmp_path / "model.pdiparams")
+    with pytest.raises(UsageError, match=reason):
+        convert_to_onnx(model, params, str(tmp_path / "m.onnx"))
+    assert convert_to_onnx(model, params, str(tmp_path / "m.onnx"), dynamic_size=False)
+    assert len(calls) == 1
 
 
 @NEEDS_ONNX
