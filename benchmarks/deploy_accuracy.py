@@ -25,10 +25,9 @@ import tempfile
 import time
 from typing import Callable, Dict, List, Optional
 
+from paddleseg.deploy.backends import CPU_COMBOS, runtime_versions
 from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
 
-# the sibling script (run as python benchmarks/deploy_accuracy.py): one list of backend x precision
-from deploy_speed import COMBOS, _versions
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = ("dygraph", "fp32")
@@ -107,7 +106,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--opts", nargs="+", default=None, metavar="KEY=VALUE",
                    help="config overrides, as val.py's (default: none)")
     p.add_argument("--engines", nargs="+", default=None,
-                   choices=sorted({engine for engine, _ in COMBOS}),
+                   choices=sorted({engine for engine, _ in CPU_COMBOS}),
                    help="only these runtimes besides dygraph (default: all)")
     p.add_argument("--precision", nargs="+", default=None, choices=["fp32", "bf16", "int8"],
                    help="only these precisions besides dygraph fp32 (default: all)")
@@ -119,7 +118,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> List[Dict[str, object]]:
     args = parse_args(argv)
     from paddleseg.deploy.backends import cpu_has_bf16
-    combos = [REFERENCE] + [(engine, precision) for engine, precision in COMBOS
+    combos = [REFERENCE] + [(engine, precision) for engine, precision in CPU_COMBOS
                             if (args.engines is None or engine in args.engines)
                             and (args.precision is None or precision in args.precision)]
     val_main = load_val_main()
@@ -130,7 +129,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, object]]:
     if args.out:
         report = {"config": args.config, "model_path": args.model_path, "opts": args.opts,
                   "num_threads": args.num_threads, "cpu_bf16": cpu_has_bf16(),
-                  "versions": _versions(), "rows": rows}
+                  "versions": runtime_versions(), "rows": rows}
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
             json.dump(report, f, indent=2)

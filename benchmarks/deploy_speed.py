@@ -27,14 +27,12 @@ import tempfile
 import time
 from typing import Callable, Dict, List
 
+from paddleseg.deploy.backends import CPU_COMBOS, GPU_COMBOS, runtime_versions
 from paddleseg.utils.cli import HelpFormatter, add_out_arg, add_runtime_args, run_cli
 
 # the sibling script (run as python benchmarks/deploy_speed.py)
 from model_speed import DEFAULT_MODELS, REPO, build_model
 
-COMBOS = [("paddle", "fp32"), ("paddle", "bf16"), ("onnxruntime", "fp32"), ("openvino", "fp32"),
-          ("openvino", "bf16"), ("openvino", "int8")]
-GPU_COMBOS = [("paddle", "fp32"), ("paddle", "fp16")]   # --device gpu: Paddle Inference only
 CALIBRATION_INPUTS = 4   # int8: random calibration inputs (the speed does not depend on the ranges)
 
 
@@ -51,7 +49,7 @@ def _load_runners(model, files: Dict[str, str], args: argparse.Namespace) -> Dic
                 return paddle.argmax(model(paddle.to_tensor(x))[0], axis=1).numpy()
         runners["dygraph fp32"] = dygraph
     gpu = args.device.startswith("gpu")
-    for backend, precision in GPU_COMBOS if gpu else COMBOS:
+    for backend, precision in GPU_COMBOS if gpu else CPU_COMBOS:
         if args.precision and precision not in args.precision:
             continue
         try:
@@ -146,17 +144,6 @@ def markdown(rows: List[Dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
-def _versions() -> Dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-    found = {}
-    for package in ("paddlepaddle", "paddle2onnx", "onnxruntime", "openvino"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
 def main(argv=None) -> List[Dict[str, object]]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--models", nargs="+", default=[DEFAULT_MODELS[1]], metavar="NAME=CONFIG",
@@ -183,13 +170,13 @@ def main(argv=None) -> List[Dict[str, object]]:
     args.num_threads = set_cpu_threads(args.num_threads)  # None -> all cores
     paddle.seed(0)
     print(f"input {args.input_shape}, {args.num_threads} threads, warm-up {args.warmup}, "
-          f"{args.repeats} timed runs (interleaved), {_versions()}, CPU bf16: {cpu_has_bf16()}",
+          f"{args.repeats} timed runs (interleaved), {runtime_versions()}, CPU bf16: {cpu_has_bf16()}",
           flush=True)
     rows = [row for item in args.models for row in measure(*item.split("=", 1), args)]
     print(markdown(rows))
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"args": vars(args), "versions": _versions(), "rows": rows}, f, indent=2)
+            json.dump({"args": vars(args), "versions": runtime_versions(), "rows": rows}, f, indent=2)
     return rows
 
 

@@ -12,10 +12,8 @@ QUICKSTART = os.path.join(REPO, "configs", "quickstart", "encnet_resnet18_synthe
 
 
 @pytest.fixture
-def script(monkeypatch):
-    # run by path, the script imports its sibling deploy_speed.py: give the test the same view
-    monkeypatch.syspath_prepend(os.path.join(REPO, "benchmarks"))
-    import deploy_accuracy
+def script():
+    from benchmarks import deploy_accuracy
     return deploy_accuracy
 
 

@@ -29,6 +29,11 @@ from ..utils.errors import CheckpointError, UsageError, UserError
 
 BACKENDS = ("paddle", "onnxruntime", "openvino")
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+# what each runtime offers, as the benchmarks run them: on a CPU, and with --device gpu
+CPU_COMBOS = (("paddle", "fp32"), ("paddle", "bf16"), ("onnxruntime", "fp32"), ("openvino", "fp32"),
+              ("openvino", "bf16"), ("openvino", "int8"))
+GPU_COMBOS = (("paddle", "fp32"), ("paddle", "fp16"))   # Paddle Inference only
+RUNTIME_PACKAGES = ("paddlepaddle", "paddle2onnx", "onnxruntime", "openvino")
 INSTALL_HINTS = {"onnxruntime": 'pip install onnxruntime (or pip install -e ".[onnx]")',
                  "openvino": 'pip install openvino (or pip install -e ".[openvino]")',
                  "nncf": 'pip install nncf (or pip install -e ".[openvino]")'}
@@ -48,6 +53,18 @@ def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
     except OSError:     # not Linux: cannot tell, so do not promise bf16
         return False
     return any(flag in flags for flag in BF16_CPU_FLAGS)
+
+
+def runtime_versions() -> dict:
+    """Installed version of each runtime package ("not installed" where missing), for reports."""
+    from importlib.metadata import PackageNotFoundError, version
+    found = {}
+    for package in RUNTIME_PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
 
 
 def check_precision(backend: str, precision: str, device: str = "cpu") -> None:
