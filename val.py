@@ -82,7 +82,7 @@ def main(argv=None) -> dict:
     # file and the free space (exit 1), never a truncated metrics.json.
     with atomic_output(out, "w") as f:
         json.dump(result, f, indent=2)
-    paths = save_confusion_report(result, os.path.dirname(os.path.abspath(out)), prefix)
+    paths = save_confusion_report(result, os.path.dirname(out) or os.curdir, prefix)   # as --out reads
     logger.info(f"Results of this evaluation ({result['inference']}; engine {args.engine}) written "
                 f"to {out}, {paths['csv']} and {paths['png']}")
     return result

@@ -17,7 +17,6 @@ what to use instead.
 from __future__ import annotations
 
 import functools
-
 import importlib
 import os
 from typing import Any, Optional, Sequence
